@@ -1,0 +1,44 @@
+# Partnerlens: `make demo` and `make test` are the whole set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export DBT_PROFILES_DIR := $(CURDIR)
+BENCH_TOUCHPOINTS ?= 1000000 10000000
+
+.PHONY: setup demo test lint bench dev docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(VENV)/bin/dbt parse --quiet
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create the virtual environment and install everything
+
+demo: setup  ## generate demo feeds, run the nightly job on DuckDB, print a summary
+	@mkdir -p $(DAGSTER_HOME)
+	$(PY) -m partnerlens demo
+
+test: setup  ## the whole test suite
+	$(PY) -m pytest
+
+lint: setup  ## ruff on the Python code
+	$(VENV)/bin/ruff check partnerlens orchestration tests bench
+	$(VENV)/bin/ruff format --check partnerlens orchestration tests bench
+
+bench: setup  ## the benchmark at BENCH_TOUCHPOINTS scales (default 1M and 10M)
+	$(PY) -m partnerlens.bench $(BENCH_TOUCHPOINTS)
+
+dev: setup  ## the Dagster UI on the code location
+	@mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/dagster dev -m orchestration.definitions
+
+docs: setup  ## dbt docs (descriptions of every model and column)
+	$(VENV)/bin/dbt docs generate
+
+clean:
+	rm -rf target logs warehouse landing .dagster_home

@@ -1,0 +1,88 @@
+"""The dbt project as Dagster assets: staging, intermediate and the candidate marts, built in one `dbt build`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.assets.publish import candidate_schema
+from orchestration.project import dbt_project
+from orchestration.resources import RunLockResource, WarehouseResource
+
+# dbt folder -> Dagster group; the first folder under models/ names the layer.
+LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
+
+
+class PartnerlensTranslator(DagsterDbtTranslator):
+    """Maps dbt nodes onto the asset graph.
+
+    - a dbt source on raw.<feed> is the load asset of that feed (`raw/<feed>`), so loads and models form one graph;
+    - a model is keyed `<layer>/<model>` (staging, intermediate, marts) and grouped by layer;
+    - a seed is keyed `reference/<seed>`.
+    """
+
+    @staticmethod
+    def layer(dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """The models/ sub-folder a model lives in (staging, intermediate, marts), if any."""
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 and fqn[1] in LAYER_GROUPS else None
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        resource_type = dbt_resource_props["resource_type"]
+        name = dbt_resource_props["name"]
+        if resource_type == "source":
+            return dg.AssetKey(["raw", name])
+        if resource_type == "seed":
+            return dg.AssetKey(["reference", name])
+        layer = self.layer(dbt_resource_props)
+        return dg.AssetKey([layer, name]) if layer else super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        return LAYER_GROUPS.get(self.layer(dbt_resource_props) or "", "transform")
+
+
+translator = PartnerlensTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+class DbtBuildConfig(dg.Config):
+    """Run configuration of the dbt step: any dbt var (attribution lookback, half-life, position weights, ...).
+
+    Example (Launchpad):  ops: {partnerlens_dbt: {config: {dbt_vars: {attribution_lookback_days: 14}}}}
+    """
+
+    dbt_vars: dict[str, Any] = {}
+    full_refresh: bool = False
+
+
+def dbt_build_args(run_id: str, config: DbtBuildConfig) -> list[str]:
+    """`dbt build` arguments for one nightly run: the run's candidate schema plus the analyst's vars."""
+    dbt_vars = {**config.dbt_vars, "marts_schema": candidate_schema(run_id)}
+    args = ["build", "--vars", json.dumps(dbt_vars, sort_keys=True)]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    name="partnerlens_dbt",
+)
+def partnerlens_dbt(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    run_lock: RunLockResource,
+    config: DbtBuildConfig,
+):
+    """Seeds, staging, intermediate and the candidate marts, with every dbt test, in one `dbt build`."""
+    os.environ["PARTNERLENS_WAREHOUSE"] = str(warehouse.warehouse_file)
+    yield from dbt.cli(dbt_build_args(context.run_id, config), context=context).stream()

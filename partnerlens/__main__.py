@@ -1,0 +1,5 @@
+import sys
+
+from partnerlens.cli import main
+
+sys.exit(main())
