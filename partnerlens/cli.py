@@ -28,13 +28,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _run(dbt_vars: dict | None = None, full_refresh: bool = False) -> int:
-    from orchestration.project import PROJECT_DIR, warehouse_path
+    from orchestration.project import warehouse_path
     from partnerlens.runner import failure_messages, run_nightly
     from partnerlens.summary import print_run_summary
 
     result = run_nightly(dbt_vars=dbt_vars, full_refresh=full_refresh)
     if warehouse_path().exists():
-        print_run_summary(warehouse_path(), result.run_id, PROJECT_DIR)
+        print_run_summary(warehouse_path(), result)
     if not result.success:
         print("\nThe nightly run FAILED; the published marts were left as they were.", file=sys.stderr)
         for message in failure_messages(result):
@@ -64,7 +64,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     landing = landing_path()
     if not any(landing.glob("*/*/*")):
-        print(f"Generating a demo partner ecosystem into {landing} (seed {args.seed}, {args.touchpoints:,} touchpoints)")
+        print(
+            f"Generating a demo partner ecosystem into {landing} (seed {args.seed}, {args.touchpoints:,} touchpoints)"
+        )
         from partnerlens.generator import generate
 
         print(generate(landing, seed=args.seed, touchpoints=args.touchpoints, partners=args.partners))

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 
 
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+
+
 def _table(rows: list[tuple], headers: list[str]) -> str:
-    cells = [headers] + [["" if v is None else (f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in r] for r in rows]
+    """A plain text table: first column left-aligned, the others right-aligned."""
+    cells = [headers] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -41,17 +50,22 @@ def load_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     return _table(rows, ["feed", "files loaded", "skipped (seen)", "files rejected", "rows loaded", "rows rejected"])
 
 
-def models_summary(project_dir: Path) -> str:
-    results_path = project_dir / "target" / "run_results.json"
-    if not results_path.exists():
-        return "dbt: no run results"
-    results = json.loads(results_path.read_text())["results"]
-    counts: dict[tuple[str, str], int] = {}
-    for result in results:
-        kind = result["unique_id"].split(".")[0]
-        counts[(kind, result["status"])] = counts.get((kind, result["status"]), 0) + 1
-    parts = [f"{n} {kind}s {status}" for (kind, status), n in sorted(counts.items())]
-    return "dbt: " + ", ".join(parts)
+def models_summary(result) -> str:
+    """Assets materialised per group and check outcomes, read from the run's own events."""
+    materialised: dict[str, int] = {}
+    checks = {"passed": 0, "failed": 0}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            layer = event.asset_key.path[0] if event.asset_key else "other"
+            materialised[layer] = materialised.get(layer, 0) + 1
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            checks["passed" if event.event_specific_data.passed else "failed"] += 1
+    parts = [f"{layer} {n}" for layer, n in sorted(materialised.items())]
+    return (
+        "assets materialised: "
+        + ", ".join(parts)
+        + f"\nchecks (dbt tests and quality gates): {checks['passed']} passed, {checks['failed']} failed"
+    )
 
 
 def headline_summary(con: duckdb.DuckDBPyConnection) -> str:
@@ -75,13 +89,13 @@ def headline_summary(con: duckdb.DuckDBPyConnection) -> str:
     return "\n".join(lines)
 
 
-def print_run_summary(warehouse: Path, run_id: str, project_dir: Path, extra_sections=()) -> None:
+def print_run_summary(warehouse: Path, result, extra_sections=()) -> None:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         print("\n== Loads (this run)")
-        print(load_summary(con, run_id))
-        print("\n== Models")
-        print(models_summary(project_dir))
+        print(load_summary(con, result.run_id))
+        print("\n== Models and checks")
+        print(models_summary(result))
         print("\n== Published marts")
         print(headline_summary(con))
         for title, section in extra_sections:

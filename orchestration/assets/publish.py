@@ -22,6 +22,13 @@ PUBLISHED_SCHEMA = "marts"
 CANDIDATE_PREFIX = "marts_build_"
 # Published versions kept for restore, besides the one being served.
 KEEP_VERSIONS = 3
+# Append-only ledgers that live outside the versioned schemas: when a candidate is published, the rows its run
+# proposes (a table in the candidate schema) are appended to the ledger in the same transaction as the view swap, so
+# a run that fails its gates books nothing. Models read the ledger as it stood at the last publish.
+LEDGER_APPENDS: dict[str, str] = {
+    # candidate table -> ledger table
+    "int_payout_lines_proposed": "ledger.payout_lines",
+}
 
 AUDIT_DDL = """
 create schema if not exists audit;
@@ -103,6 +110,22 @@ def _existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _append_ledgers(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    """Append each ledger's proposed rows from the candidate schema; returns rows appended per ledger."""
+    present = _existing_tables(con, schema)
+    appended: dict[str, int] = {}
+    for candidate_table, ledger in LEDGER_APPENDS.items():
+        if candidate_table not in present:
+            continue
+        ledger_schema = ledger.split(".")[0]
+        con.execute(f"create schema if not exists {ledger_schema}")
+        con.execute(f'create table if not exists {ledger} as select * from "{schema}"."{candidate_table}" limit 0')
+        before = con.execute(f"select count(*) from {ledger}").fetchone()[0]
+        con.execute(f'insert into {ledger} by name select * from "{schema}"."{candidate_table}"')
+        appended[ledger] = con.execute(f"select count(*) from {ledger}").fetchone()[0] - before
+    return appended
+
+
 def _point_views(con: duckdb.DuckDBPyConnection, schema: str, models: list[str]) -> None:
     con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
     for model in models:
@@ -142,6 +165,8 @@ def publish_candidate(con: duckdb.DuckDBPyConnection, run_id: str, models: list[
     con.execute("begin transaction")
     try:
         _point_views(con, schema, models)
+        appended = _append_ledgers(con, schema)
+        row_counts.update({f"appended:{ledger}": rows for ledger, rows in appended.items()})
         con.execute(
             "insert into audit.publish_log values (?, ?, 'publish', ?, ?, ?, ?, 'published', ?, ?)",
             [

@@ -37,7 +37,7 @@ resolved as (
             by_customer_id.customer_id,
             by_email.customer_id,
             by_anonymous_id.customer_id
-        ) as customer_id,
+        ) as resolved_customer_id,
         case
             when touchpoints.customer_id is not null then 'customer_id:' || touchpoints.customer_id
             when touchpoints.email_sha256 is not null then 'email_sha256:' || touchpoints.email_sha256
@@ -63,8 +63,8 @@ final as (
         resolved.touchpoint_id,
         resolved.partner_id,
         resolved.campaign_id,
-        resolved.customer_id,
-        coalesce(resolved.customer_id, resolved.own_identifier_key) as customer_key,
+        resolved.resolved_customer_id as customer_id,
+        coalesce(resolved.resolved_customer_id, resolved.own_identifier_key) as customer_key,
         resolved.account_domain,
 
         -- strings
@@ -82,7 +82,7 @@ final as (
         cast(coalesce(touch_type_weights.touch_weight, 1.0) as double) as touch_weight,
 
         -- booleans
-        resolved.customer_id is not null as is_customer_resolved,
+        resolved.resolved_customer_id is not null as is_customer_resolved,
         coalesce(cast(channel_taxonomy.is_paid as boolean), false) as is_paid_channel,
 
         -- timestamps

@@ -1,0 +1,208 @@
+"""The benchmark: wall time and peak memory of each stage of a nightly run at given scales.
+
+    python -m partnerlens.bench 1000000 10000000      (what `make bench` runs)
+
+For each scale it generates a partner ecosystem, runs the full nightly job on a fresh warehouse, then adds one more
+day of data and runs the nightly job again (the incremental run). Stages are the job's steps grouped as load, gate,
+build and publish; a sampler thread records the resident memory of this process and its children (dbt runs as a
+subprocess) every 50 ms, and each stage's peak is the highest sample inside its steps' time windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+STAGES = ("generate", "load", "gate", "build", "publish")
+
+
+class MemorySampler:
+    """Samples the RSS of this process tree (MiB) with timestamps, in a background thread."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._process = psutil.Process()
+
+    def _tree_rss(self) -> float:
+        total = 0
+        for proc in [self._process, *self._process.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._tree_rss()))
+            time.sleep(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float, end: float) -> float:
+        inside = [rss for t, rss in self.samples if start <= t <= end]
+        return max(inside, default=0.0)
+
+
+@dataclass
+class StageFigure:
+    seconds: float = 0.0
+    peak_mib: float = 0.0
+    windows: list[tuple[float, float]] = field(default_factory=list)
+
+
+def stage_of(step_key: str) -> str:
+    """Which benchmark stage a step of the nightly job belongs to."""
+    if step_key.startswith("raw__"):
+        return "load" if "check" not in step_key and "gate" not in step_key else "gate"
+    if step_key.startswith("partnerlens_dbt"):
+        return "build"
+    if step_key.startswith("published__"):
+        return "publish"
+    return "gate"
+
+
+def step_windows(result) -> dict[str, list[tuple[float, float]]]:
+    """Start and end time of every step of a finished run, by stage."""
+    starts: dict[str, float] = {}
+    windows: dict[str, list[tuple[float, float]]] = {s: [] for s in STAGES}
+    for event in result.all_events:
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            starts[event.step_key] = event.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
+            windows[stage_of(event.step_key)].append((starts[event.step_key], event.timestamp))
+    return windows
+
+
+def measure_run(sampler: MemorySampler, dbt_vars: dict | None = None) -> tuple[dict[str, StageFigure], float, bool]:
+    from partnerlens.runner import run_nightly
+
+    started = time.time()
+    result = run_nightly(dbt_vars=dbt_vars)
+    wall = time.time() - started
+    figures: dict[str, StageFigure] = {}
+    for stage, windows in step_windows(result).items():
+        if not windows:
+            continue
+        figure = StageFigure(windows=windows)
+        figure.seconds = sum(end - start for start, end in windows)
+        figure.peak_mib = max(sampler.peak(start, end) for start, end in windows)
+        figures[stage] = figure
+    return figures, wall, result.success
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
+    from partnerlens.generator import generate
+
+    landing = workdir / "landing"
+    os.environ["PARTNERLENS_WAREHOUSE"] = str(workdir / "warehouse.duckdb")
+    os.environ["PARTNERLENS_LANDING"] = str(landing)
+    partners = max(50, touchpoints // 100_000)
+    end = datetime.now(UTC).date() - timedelta(days=2)
+    rows: list[list[str]] = []
+    with MemorySampler() as sampler:
+        t0 = time.time()
+        summary = generate(landing, seed=seed, touchpoints=touchpoints, partners=partners, end_date=end)
+        gen_seconds = time.time() - t0
+        gen_peak = sampler.peak(t0, time.time())
+        touch_rows = summary.rows.get("touchpoints", touchpoints) if hasattr(summary, "rows") else touchpoints
+        rows.append(["full", "generate", f"{gen_seconds:.1f}", f"{gen_peak:,.0f}", f"{touch_rows / gen_seconds:,.0f}"])
+
+        full, full_wall, ok = measure_run(sampler)
+        for stage in STAGES[1:]:
+            if stage in full:
+                f = full[stage]
+                rows.append(["full", stage, f"{f.seconds:.1f}", f"{f.peak_mib:,.0f}", f"{touch_rows / f.seconds:,.0f}"])
+        full_peak = max((f.peak_mib for f in full.values()), default=0.0)
+        rows.append(
+            [
+                "full",
+                "nightly run (end to end)",
+                f"{full_wall:.1f}",
+                f"{full_peak:,.0f}",
+                f"{touch_rows / full_wall:,.0f}" + ("" if ok else " (FAILED)"),
+            ]
+        )
+
+        generate(
+            landing,
+            seed=seed,
+            touchpoints=touchpoints,
+            partners=partners,
+            end_date=end + timedelta(days=1),
+            since=end + timedelta(days=1),
+        )
+        incr, incr_wall, ok2 = measure_run(sampler)
+        for stage in STAGES[1:]:
+            if stage in incr:
+                f = incr[stage]
+                rows.append(["incremental (+1 day)", stage, f"{f.seconds:.1f}", f"{f.peak_mib:,.0f}", ""])
+        incr_peak = max((f.peak_mib for f in incr.values()), default=0.0)
+        rows.append(
+            [
+                "incremental (+1 day)",
+                "nightly run (end to end)",
+                f"{incr_wall:.1f}",
+                f"{incr_peak:,.0f}",
+                f"{incr_wall / full_wall:.0%} of full" + ("" if ok2 else " (FAILED)"),
+            ]
+        )
+    header = (
+        f"### {touchpoints:,} touchpoints ({partners} partners), {date.today().isoformat()}, {os.cpu_count()} cores"
+    )
+    return header + "\n\n" + table(rows, ["run", "stage", "wall s", "peak MiB", "touchpoints/s"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="partnerlens.bench", description=__doc__)
+    parser.add_argument("scales", nargs="*", type=int, default=[1_000_000, 10_000_000])
+    parser.add_argument("--workdir", help="where to put the generated data and warehouse (default: a temp dir)")
+    parser.add_argument("--out", default="bench/results/latest.md")
+    parser.add_argument("--keep", action="store_true", help="keep the generated data and warehouse")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="partnerlens-bench-dagster-"))
+    sections = []
+    for scale in args.scales:
+        workdir = Path(args.workdir or tempfile.mkdtemp(prefix="partnerlens-bench-")) / f"scale_{scale}"
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+        section = bench_scale(scale, workdir)
+        print(section + "\n", flush=True)
+        sections.append(section)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# Partnerlens benchmark\n\n" + "\n\n".join(sections) + "\n")
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
