@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -33,6 +34,14 @@ def export_warehouse_env() -> None:
     os.environ["PARTNERLENS_WAREHOUSE"] = str(warehouse_path())
 
 
+def expose_dbt_executable() -> None:
+    """dagster-dbt runs `dbt` from PATH: make the one installed beside this Python findable even when the virtual
+    environment is not activated (e.g. `.venv/bin/python -m partnerlens demo`)."""
+    bin_dir = str(Path(sys.executable).parent)
+    if (Path(bin_dir) / "dbt").exists() and bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
 def _manifest_is_stale(project: DbtProject) -> bool:
     """True when any model, macro, seed, test or project file is newer than the manifest."""
     manifest = project.manifest_path
@@ -52,5 +61,6 @@ dbt_project = DbtProject(
     target_path=os.environ.get("DBT_TARGET_PATH", "target"),
 )
 export_warehouse_env()
+expose_dbt_executable()
 if _manifest_is_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)

@@ -1,6 +1,6 @@
 """The dbt project as Dagster assets: staging, intermediate and the candidate marts, built in one `dbt build`."""
 
-from __future__ import annotations
+# Dagster resolves the config annotation at definition time, so annotations stay real objects here.
 
 import json
 import os
@@ -36,7 +36,8 @@ class PartnerlensTranslator(DagsterDbtTranslator):
         resource_type = dbt_resource_props["resource_type"]
         name = dbt_resource_props["name"]
         if resource_type == "source":
-            return dg.AssetKey(["raw", name])
+            # the payout ledger is written by the publish step, not loaded from a feed: key it ledger/<table>
+            return dg.AssetKey(["ledger" if dbt_resource_props.get("source_name") == "ledger" else "raw", name])
         if resource_type == "seed":
             return dg.AssetKey(["reference", name])
         layer = self.layer(dbt_resource_props)
@@ -63,7 +64,8 @@ class DbtBuildConfig(dg.Config):
 
 def dbt_build_args(run_id: str, config: DbtBuildConfig) -> list[str]:
     """`dbt build` arguments for one nightly run: the run's candidate schema plus the analyst's vars."""
-    dbt_vars = {**config.dbt_vars, "marts_schema": candidate_schema(run_id)}
+    # run_id: the payout ledger records the run that booked each line.
+    dbt_vars = {**config.dbt_vars, "marts_schema": candidate_schema(run_id), "run_id": run_id}
     args = ["build", "--vars", json.dumps(dbt_vars, sort_keys=True)]
     if config.full_refresh:
         args.append("--full-refresh")

@@ -1,6 +1,6 @@
 """One load asset per feed contract: landed files -> raw.<feed>, with rejects and an audit row per file."""
 
-from __future__ import annotations
+# Dagster inspects the annotations of asset functions at definition time: no postponed annotations here.
 
 import dagster as dg
 

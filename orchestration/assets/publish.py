@@ -6,7 +6,7 @@ never a mix. A failed gate leaves `marts` untouched. The last few published vers
 can be restored with one command (`partnerlens restore`).
 """
 
-from __future__ import annotations
+# Dagster inspects the annotations of asset functions at definition time: no postponed annotations here.
 
 import json
 from dataclasses import dataclass
