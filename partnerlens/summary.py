@@ -89,7 +89,66 @@ def headline_summary(con: duckdb.DuckDBPyConnection) -> str:
     return "\n".join(lines)
 
 
+def attribution_summary(con: duckdb.DuckDBPyConnection) -> str:
+    """Per attribution model: conversions attributed, and the three partners with the most credit; then how well each
+    model recovers the generator's ground truth (when there is one)."""
+    if not _exists(con, "marts", "mart_partner_attribution"):
+        return ""
+    rows = con.execute(
+        """
+        with by_partner as (
+            select attribution_model, partner_id, sum(attributed_conversions) as conversions
+            from marts.mart_partner_attribution
+            where not is_unattributed
+            group by all
+        ),
+        ranked as (
+            select *, row_number() over (partition by attribution_model order by conversions desc, partner_id) as rn
+            from by_partner
+        ),
+        totals as (
+            select attribution_model,
+                   sum(attributed_conversions) filter (where not is_unattributed) as attributed,
+                   sum(attributed_conversions) filter (where is_unattributed) as unattributed
+            from marts.mart_partner_attribution
+            group by all
+        )
+        select totals.attribution_model,
+               cast(totals.attributed as double),
+               cast(totals.unattributed as double),
+               string_agg(ranked.partner_id || ' ' || printf('%.1f', ranked.conversions), ', ' order by ranked.rn)
+        from totals
+        left join ranked on ranked.attribution_model = totals.attribution_model and ranked.rn <= 3
+        group by all
+        order by totals.attribution_model
+        """
+    ).fetchall()
+    text = _table(rows, ["model", "attributed conv.", "unattributed", "top partners (conversions)"])
+    if _exists(con, "marts", "mart_attribution_model_scores"):
+        scores = con.execute(
+            "select attribution_model, spearman_rank_correlation, share_mean_absolute_error "
+            "from marts.mart_attribution_model_scores where partners_scored > 0 order by model_rank"
+        ).fetchall()
+        if scores:
+            text += "\n\nAgainst the generator's ground truth of partner effects (best first):\n"
+            text += _table(scores, ["model", "rank correlation", "share error (MAE)"])
+    return text
+
+
+def payouts_summary(con: duckdb.DuckDBPyConnection) -> str:
+    if not _exists(con, "marts", "fct_partner_payouts"):
+        return ""
+    from partnerlens.statements import payable_summary
+
+    return payable_summary(con)
+
+
 def print_run_summary(warehouse: Path, result, extra_sections=()) -> None:
+    extra_sections = (
+        ("Attribution (conversions credited per model)", attribution_summary),
+        ("Payouts", payouts_summary),
+        *extra_sections,
+    )
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         print("\n== Loads (this run)")
