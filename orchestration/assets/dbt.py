@@ -87,4 +87,4 @@ def partnerlens_dbt(
 ):
     """Seeds, staging, intermediate and the candidate marts, with every dbt test, in one `dbt build`."""
     os.environ["PARTNERLENS_WAREHOUSE"] = str(warehouse.warehouse_file)
-    yield from dbt.cli(dbt_build_args(context.run_id, config), context=context).stream()
+    yield from dbt.cli(dbt_build_args(context.run.run_id, config), context=context).stream()

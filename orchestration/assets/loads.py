@@ -37,7 +37,7 @@ def build_load_asset(contract: FeedContract) -> dg.AssetsDefinition:
     def load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, run_lock: RunLockResource):
         with warehouse.connect() as con:
             ensure_warehouse(con)
-            result = load_feed(con, contract, warehouse.landing_root, run_id=context.run_id)
+            result = load_feed(con, contract, warehouse.landing_root, run_id=context.run.run_id)
             total_rows = con.execute(f"select count(*) from raw.{contract.feed}").fetchone()[0]
         for file in result.files:
             if file.status == "skipped_duplicate":
