@@ -1,0 +1,25 @@
+{#
+    The partner set of every conversion path, as its fingerprint (bit_xor of the distinct members' 64-bit hashes,
+    attribution_partner_fingerprint: the identity int_attribution_partner_sets computes for every journey and the
+    Shapley model joins on) and its size. One row per attributed conversion.
+#}
+with
+
+paths as (
+
+    select * from {{ ref('int_attribution_paths') }}
+
+),
+
+final as (
+
+    select
+        paths.conversion_id,
+        bit_xor(distinct {{ attribution_partner_fingerprint('paths.partner_id') }}) as partner_set_fingerprint,
+        cast(max(paths.path_partner_count) as integer) as partner_count
+    from paths
+    group by paths.conversion_id
+
+)
+
+select * from final

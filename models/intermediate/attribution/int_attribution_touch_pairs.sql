@@ -1,0 +1,136 @@
+{#
+    Candidate (conversion, touch) pairs: each non-refund conversion with every touch of the same customer before it
+    that could be on its path under the current settings or any point of the sensitivity grid, i.e. no older than
+    the longest lookback in play (var attribution_lookback_days, the sensitivity lookbacks and every agreement's
+    lookback_days).
+
+    - "Before" is strictly before: a touch at the very instant of the conversion counts towards the next one.
+    - With attribution_reset_after_conversion = true (the default) a touch belongs only to the conversion that
+      follows it (touches before an earlier conversion of the customer do not count again); with false it may count
+      for every later conversion of the customer inside the window.
+    - is_in_window applies the current settings: the touch is at most lookback_days days (lookback_days x 24 h)
+      before the conversion, where lookback_days is the partner's agreement lookback in force on the conversion date
+      (int_attribution_partner_lookbacks) or else the project default.
+    - revenue and gross_margin are the conversion's, in the reporting currency (fct_conversions), carried along so
+      that credits turn into money without another join.
+    - candidate_rank_from_end numbers a conversion's candidates from the most recent (1) backwards, by time and then
+      touch id, so that any uniform lookback L selects a suffix of it (used by the sensitivity grid).
+#}
+{%- set settings = attribution_settings() %}
+
+with
+
+touches as (
+
+    select * from {{ ref('int_attribution_touches_segmented') }}
+
+),
+
+conversions as (
+
+    select * from {{ ref('fct_conversions') }}
+
+),
+
+partner_lookbacks as (
+
+    select * from {{ ref('int_attribution_partner_lookbacks') }}
+
+),
+
+attributable_conversions as (
+
+    select
+        conversions.conversion_id,
+        conversions.customer_key,
+        conversions.conversion_sequence,
+        conversions.converted_at,
+        conversions.converted_on,
+        cast(conversions.revenue as double) as revenue,
+        cast(conversions.gross_margin as double) as gross_margin
+    from conversions
+    where not conversions.is_refund
+
+),
+
+candidate_window as (
+
+    select
+        greatest(
+            {{ settings.candidate_lookback_days }},
+            coalesce(max(partner_lookbacks.lookback_days), 0)
+        ) as lookback_days
+    from partner_lookbacks
+
+),
+
+pairs as (
+
+    select
+        attributable_conversions.conversion_id,
+        touches.touchpoint_id,
+        touches.partner_id,
+        touches.campaign_id,
+        touches.customer_key,
+        attributable_conversions.conversion_sequence,
+        touches.occurred_at,
+        attributable_conversions.converted_at,
+        attributable_conversions.converted_on,
+        attributable_conversions.revenue,
+        attributable_conversions.gross_margin,
+        {{ days_between('touches.occurred_at', 'attributable_conversions.converted_at') }} as age_days
+    from touches
+    inner join attributable_conversions
+        on touches.customer_key = attributable_conversions.customer_key
+        {%- if settings.reset_after_conversion %}
+        and touches.next_conversion_sequence = attributable_conversions.conversion_sequence
+        {%- else %}
+        and touches.next_conversion_sequence <= attributable_conversions.conversion_sequence
+        {%- endif %}
+    cross join candidate_window
+    where {{ days_between('touches.occurred_at', 'attributable_conversions.converted_at') }}
+        <= candidate_window.lookback_days
+
+),
+
+windowed as (
+
+    select
+        pairs.*,
+        cast(coalesce(partner_lookbacks.lookback_days, {{ settings.lookback_days }}) as integer) as lookback_days,
+        coalesce(partner_lookbacks.lookback_source, 'default') as lookback_source,
+        row_number() over (
+            partition by pairs.conversion_id
+            order by pairs.occurred_at desc, pairs.touchpoint_id desc
+        ) as candidate_rank_from_end
+    from pairs
+    left join partner_lookbacks
+        on pairs.partner_id = partner_lookbacks.partner_id
+        and pairs.converted_on = partner_lookbacks.converted_on
+
+),
+
+final as (
+
+    select
+        windowed.conversion_id,
+        windowed.touchpoint_id,
+        windowed.partner_id,
+        windowed.campaign_id,
+        windowed.customer_key,
+        windowed.conversion_sequence,
+        windowed.occurred_at,
+        windowed.converted_at,
+        windowed.converted_on,
+        windowed.revenue,
+        windowed.gross_margin,
+        cast(windowed.age_days as double) as age_days,
+        windowed.lookback_days,
+        windowed.lookback_source,
+        windowed.age_days <= windowed.lookback_days as is_in_window,
+        cast(windowed.candidate_rank_from_end as integer) as candidate_rank_from_end
+    from windowed
+
+)
+
+select * from final
