@@ -92,6 +92,26 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_statements(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from orchestration.project import warehouse_path
+    from partnerlens.statements import write_statements
+
+    con = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        month = date.fromisoformat(args.month + "-01") if args.month else None
+        paths = write_statements(con, Path(args.out), period_month=month, partner_id=args.partner)
+    finally:
+        con.close()
+    if not paths:
+        print("No closed payout month yet: nothing to write.")
+        return 0
+    for path in paths:
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="partnerlens", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     restore = sub.add_parser("restore", help="serve the previously published marts again")
     restore.add_argument("--version", help="a specific versioned schema (marts_build_...) to serve")
     restore.set_defaults(func=_cmd_restore)
+
+    statements = sub.add_parser("statements", help="write payout statements (CSV per partner and month)")
+    statements.add_argument("--out", default="statements")
+    statements.add_argument("--month", help="YYYY-MM (default: the last closed month)")
+    statements.add_argument("--partner", help="one partner id (default: all)")
+    statements.set_defaults(func=_cmd_statements)
 
     args = parser.parse_args(argv)
     return args.func(args)
