@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets.dbt import partnerlens_dbt
+from orchestration.assets.ground_truth import ground_truth_partner_effects
 from orchestration.assets.loads import load_assets
 from orchestration.assets.publish import build_publish_asset
 from orchestration.checks import asset_checks
@@ -16,7 +17,7 @@ from orchestration.sensors import landing_sensor
 mart_keys = [key for key in partnerlens_dbt.keys if key.path[0] == "marts"]
 
 defs = dg.Definitions(
-    assets=[*load_assets, partnerlens_dbt, build_publish_asset(mart_keys)],
+    assets=[*load_assets, ground_truth_partner_effects, partnerlens_dbt, build_publish_asset(mart_keys)],
     asset_checks=asset_checks,
     jobs=[nightly_job],
     schedules=[nightly_schedule],

@@ -80,27 +80,31 @@ def stage_of(step_key: str) -> str:
     return "gate"
 
 
-def step_windows(result) -> dict[str, list[tuple[float, float]]]:
-    """Start and end time of every step of a finished run, by stage."""
+def step_windows(instance, run_id: str) -> dict[str, list[tuple[float, float]]]:
+    """Start and end time of every step of a finished run, by stage, from the run's event log."""
     starts: dict[str, float] = {}
     windows: dict[str, list[tuple[float, float]]] = {s: [] for s in STAGES}
-    for event in result.all_events:
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
         kind = event.event_type_value
         if kind == "STEP_START":
-            starts[event.step_key] = event.timestamp
+            starts[event.step_key] = entry.timestamp
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            windows[stage_of(event.step_key)].append((starts[event.step_key], event.timestamp))
+            windows[stage_of(event.step_key)].append((starts[event.step_key], entry.timestamp))
     return windows
 
 
 def measure_run(sampler: MemorySampler, dbt_vars: dict | None = None) -> tuple[dict[str, StageFigure], float, bool]:
-    from partnerlens.runner import run_nightly
+    from partnerlens.runner import dagster_instance, run_nightly
 
+    instance = dagster_instance()
     started = time.time()
-    result = run_nightly(dbt_vars=dbt_vars)
+    result = run_nightly(dbt_vars=dbt_vars, instance=instance)
     wall = time.time() - started
     figures: dict[str, StageFigure] = {}
-    for stage, windows in step_windows(result).items():
+    for stage, windows in step_windows(instance, result.run_id).items():
         if not windows:
             continue
         figure = StageFigure(windows=windows)
