@@ -75,7 +75,11 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.warehouse_file.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.warehouse_file), read_only=read_only)
+        con = duckdb.connect(
+            str(self.warehouse_file),
+            read_only=read_only,
+            config={"memory_limit": os.environ.get("PARTNERLENS_DUCKDB_MEMORY_LIMIT", "3GB")},
+        )
         try:
             yield con
         finally:
