@@ -230,12 +230,24 @@ def restore_previous(con: duckdb.DuckDBPyConnection, to_schema: str | None = Non
         if not earlier:
             raise ValueError("There is no earlier published version to restore.")
         to_schema = earlier[0]
-    models = sorted(_existing_tables(con, to_schema))
+    present = _existing_tables(con, to_schema)
+    # Serve exactly the marts that version published (its schema also holds e.g. the proposed ledger rows).
+    recorded = con.execute(
+        "select models from audit.publish_log where schema_name = ? and outcome = 'published' and models is not null "
+        "order by published_at desc limit 1",
+        [to_schema],
+    ).fetchone()
+    models = sorted(m for m in json.loads(recorded[0]) if m in present) if recorded else sorted(present)
     if not models:
         raise ValueError(f"Version {to_schema} no longer exists in the warehouse; it cannot be restored.")
     row_counts = {m: con.execute(f'select count(*) from "{to_schema}"."{m}"').fetchone()[0] for m in models}
     con.execute("begin transaction")
     try:
+        for (view,) in con.execute(
+            "select view_name from duckdb_views() where schema_name = ? and not internal", [PUBLISHED_SCHEMA]
+        ).fetchall():
+            if view not in models:  # a mart the restored version did not have
+                con.execute(f'drop view {PUBLISHED_SCHEMA}."{view}"')
         _point_views(con, to_schema, models)
         con.execute(
             "insert into audit.publish_log values (?, null, 'restore', ?, ?, ?, ?, 'restored', ?, ?)",
@@ -270,7 +282,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, run_lock: RunLockResource):
         models = published_model_names()
         with warehouse.connect() as con:
-            outcome = publish_candidate(con, context.run_id, models)
+            outcome = publish_candidate(con, context.run.run_id, models)
             dropped = drop_stale_candidates(con)
         context.log.info(f"`marts` now serves {outcome.schema_name} (was {outcome.previous_schema_name})")
         if dropped:

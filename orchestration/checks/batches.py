@@ -1,0 +1,440 @@
+"""Batches: the small pandas frames GX validates, built by SQL in the warehouse.
+
+A 10M-row table is never pulled into pandas. Row-level rules look at this run's newly loaded rows only (a
+Bernoulli sample of about ``max_rows`` of them when a run loads more, e.g. the first full load; the loader has
+already checked every row against its contract); everything that needs the whole table (keys, volume, freshness,
+PII, reconciliation, conservation) is aggregated or filtered in SQL first, and GX validates the result:
+
+``new_rows``        this run's new rows of ``raw.<feed>`` (columns the expectations name, plus ``derived_columns``).
+``duplicate_keys``  the rows that share a key with another row or lack one: for append feeds across the whole raw
+                    table (keys touched by this run), for snapshot feeds within one file, for marts across the whole
+                    candidate table. Empty when all is well; the expectations (unique, not null) flag every row.
+``volume``          per source (partner): rows delivered in this run, the median of its last ``history_runs``
+                    deliveries and their ratio (null when there is too little history to judge).
+``freshness``       per source: newest event time, how far it lags the feed's newest event, hours since its last load.
+``pii_columns``     the relation's column names and types.
+``pii_values``      per varchar column: how many values look like an email address, with a masked example.
+``query``           any SQL from the suite (``{relation}``, ``{schema}``, ``{table}``, ``{run_id}`` are filled in);
+                    ``requires`` lists relations that must exist (else the check passes with a note), ``sample_sql``
+                    returns offending rows for the failure message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from orchestration.checks.suites import CheckDef
+
+#: Offending rows fetched into a batch of offending rows (the exact count is computed in SQL).
+MAX_OFFENDING_ROWS = 1000
+#: Default cap on this run's new rows that GX sees per feed; above it a reproducible reservoir sample is taken.
+DEFAULT_MAX_ROWS = 100_000
+SAMPLE_SEED = 7
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KWARGS = ("column_list",)
+
+
+@dataclass
+class Scope:
+    """What a check looks at in this run."""
+
+    run_id: str
+    gate: str
+    dataset: str  # as reported: raw.<feed> or marts.<model>
+    schema: str  # where the relation is: raw, or the run's candidate schema
+    table: str
+    key: tuple[str, ...] = ()
+    load_mode: str | None = None  # raw feeds: append | snapshot
+
+    @property
+    def relation(self) -> str:
+        return f'"{self.schema}"."{self.table}"'
+
+
+@dataclass
+class Batch:
+    """A frame for GX plus what the gate needs to report about it."""
+
+    frame: pd.DataFrame | None
+    rows_in_scope: int = 0
+    note: str = ""
+    skip: str | None = None  # the check does not apply this run: it passes with this note
+    offending_rows: int | None = None  # exact count, for batches that hold offending rows only
+    sample_sql: str | None = None  # SQL returning offending rows, run only when the check fails
+
+
+def build_batch(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    """Build the batch a check names."""
+    builder: Callable[[duckdb.DuckDBPyConnection, CheckDef, Scope], Batch] = BUILDERS[check.batch_kind]
+    return builder(con, check, scope)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Gate 1: raw feeds
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def this_run_loads_sql(scope: Scope) -> str:
+    """The load ids of this run's loaded files of the scope's feed."""
+    return (
+        "select load_id from audit.load_log where run_id = "
+        + _lit(scope.run_id)
+        + " and feed = "
+        + _lit(scope.table)
+        + " and status = 'loaded'"
+    )
+
+
+def new_rows(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    derived: dict[str, str] = dict(check.batch.get("derived_columns") or {})
+    max_rows = int(check.batch.get("max_rows", DEFAULT_MAX_ROWS))
+    wanted = [c for c in _referenced_columns(check) if c not in derived]
+    columns = list(dict.fromkeys([*wanted, *(c for c in check.sample_columns if c not in derived)]))
+    where = f"_load_id in ({this_run_loads_sql(scope)})"
+    total = _scalar(con, f"select count(*) from {scope.relation} where {where}")
+    if total == 0:
+        return Batch(None, skip=f"no rows were loaded into {scope.dataset} by this run")
+    select = ", ".join(
+        [*(_ident(c) for c in columns), *(f"{expr} as {_ident(name)}" for name, expr in derived.items())]
+    )
+    source = scope.relation
+    note = f"{total:,} new rows"
+    if total > max_rows:
+        # A Bernoulli sample of the table, then this run's rows of it: about max_rows of them. Sampling the scan
+        # itself keeps it streaming and parallel (sampling the filtered, projected rows is ten times slower).
+        percent = min(100.0, 100.0 * max_rows / total)
+        source = f"(select * from {scope.relation} using sample {percent:.6f} percent (bernoulli, {SAMPLE_SEED}))"
+        note = f"a sample of about {max_rows:,} of {total:,} new rows"
+    frame = con.execute(f"select {select} from {source} as new_rows where {where}").to_arrow_table().to_pandas()
+    return Batch(frame, rows_in_scope=total, note=note)
+
+
+def duplicate_keys(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    """Rows sharing a key (or lacking one). One pass groups a 64-bit hash of the key, which is much cheaper than
+    grouping the key's strings; only rows whose hash repeats are then compared on the key itself (exact)."""
+    key = list(check.batch.get("key") or scope.key)
+    if not key:
+        return Batch(None, skip=f"{scope.dataset} declares no key")
+    show = list(dict.fromkeys([*key, *check.sample_columns]))
+    keys = ", ".join(_ident(k) for k in key)
+    t_keys = ", ".join(f"t.{_ident(k)}" for k in key)
+    any_null = " or ".join(f"t.{_ident(k)} is null" for k in key)
+    group = list(key)
+    if scope.gate == "gate_1":
+        show = list(dict.fromkeys([*show, "_source_file", "_row_number"]))
+        mine = f"t._load_id in ({this_run_loads_sql(scope)})"
+        rows_in_scope = _scalar(con, f"select count(*) from {scope.relation} as t where {mine}")
+        if rows_in_scope == 0:
+            return Batch(None, skip=f"no rows were loaded into {scope.dataset} by this run")
+        if scope.load_mode == "snapshot":
+            # A snapshot feed may deliver a key again in a later file (a new version): unique within one file.
+            group = ["_load_id", *key]
+            scope_filter = mine
+            hashes = f"""select hash(t._load_id, {t_keys}) as h from {scope.relation} as t where {mine}
+                         group by h having count(*) > 1"""
+        else:
+            # Append feeds: a key may be loaded once, ever; only keys this run touched can have become duplicates.
+            scope_filter = "true"
+            hashes = f"""select hash({t_keys}) as h from {scope.relation} as t
+                         group by h having count(*) > 1 and bool_or({mine})"""
+        note = f"keys of {rows_in_scope:,} new rows"
+        null_filter = f"{mine} and ({any_null})"
+    else:
+        rows_in_scope = _scalar(con, f"select count(*) from {scope.relation}")
+        scope_filter = "true"
+        hashes = f"select hash({t_keys}) as h from {scope.relation} as t group by h having count(*) > 1"
+        note = f"keys of {rows_in_scope:,} rows"
+        null_filter = any_null
+    hashed_key = f"hash({', '.join(f't.{_ident(k)}' for k in group)})"
+    con.execute(f"create or replace temp table _gate_repeated_hashes as {hashes}")
+    parts = [f"select t.* from {scope.relation} as t where {null_filter}"]
+    if _scalar(con, "select count(*) from _gate_repeated_hashes"):
+        candidates = f"""select t.* from {scope.relation} as t
+                         where {scope_filter} and {hashed_key} in (select h from _gate_repeated_hashes)"""
+        parts.append(
+            f"""select c.* exclude (_n) from (
+                    select t.*, count(*) over (partition by {", ".join(f"t.{_ident(k)}" for k in group)}) as _n
+                    from ({candidates}) as t
+                ) as c where c._n > 1"""
+        )
+    offending = " union all ".join(parts)
+    con.execute(f"create or replace temp table _gate_offending as {offending}")
+    count = _scalar(con, "select count(*) from _gate_offending")
+    cols = ", ".join(_ident(c) for c in show)
+    frame = con.execute(
+        f"select {cols} from _gate_offending order by {keys} nulls first limit {MAX_OFFENDING_ROWS}"
+    ).df()
+    con.execute("drop table if exists _gate_offending")
+    con.execute("drop table if exists _gate_repeated_hashes")
+    return Batch(frame, rows_in_scope=rows_in_scope, note=note, offending_rows=count)
+
+
+def volume(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    history_runs = int(check.batch.get("history_runs", 7))
+    min_history = int(check.batch.get("min_history_runs", 3))
+    min_median = float(check.batch.get("min_median_rows", 0))
+    run, feed = _lit(scope.run_id), _lit(scope.table)
+    sql = f"""
+        with deliveries as (
+            select run_id, source, sum(rows_loaded) as rows_loaded, min(started_at) as delivered_at
+            from audit.load_log
+            where feed = {feed} and status = 'loaded' and run_id is not null
+            group by run_id, source
+        ),
+        this_run as (
+            select source, rows_loaded from deliveries where run_id = {run}
+        ),
+        history as (
+            select
+                source,
+                rows_loaded,
+                row_number() over (partition by source order by delivered_at desc) as recency
+            from deliveries
+            where run_id <> {run} and rows_loaded > 0
+        ),
+        trailing_deliveries as (
+            select source, count(*) as history_runs, median(rows_loaded) as trailing_median
+            from history
+            where recency <= {history_runs}
+            group by source
+        ),
+        sources as (
+            select source from trailing_deliveries union select source from this_run
+        )
+        select
+            sources.source,
+            cast(coalesce(this_run.rows_loaded, 0) as bigint) as rows_this_run,
+            cast(coalesce(trailing_deliveries.history_runs, 0) as bigint) as history_runs,
+            cast(trailing_deliveries.trailing_median as double) as trailing_median,
+            case
+                when coalesce(trailing_deliveries.history_runs, 0) < {min_history} then null
+                when trailing_deliveries.trailing_median < {min_median} then null
+                else coalesce(this_run.rows_loaded, 0) / trailing_deliveries.trailing_median
+            end as volume_ratio
+        from sources
+        left join this_run on sources.source = this_run.source
+        left join trailing_deliveries on sources.source = trailing_deliveries.source
+        order by sources.source"""
+    frame = con.execute(sql).df()
+    delivered = int(frame["rows_this_run"].sum()) if len(frame) else 0
+    if delivered == 0:
+        return Batch(
+            None, skip=f"nothing new was delivered for {scope.table} in this run (a re-run): no volume to judge"
+        )
+    judged = int(frame["volume_ratio"].notna().sum())
+    note = (
+        f"{delivered:,} rows from {int((frame['rows_this_run'] > 0).sum())} source(s) this run; "
+        f"{judged} source(s) with at least {min_history} earlier deliveries judged against the median of their last "
+        f"{history_runs}"
+    )
+    return Batch(frame, rows_in_scope=len(frame), note=note)
+
+
+def freshness(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    """Per source: how far its newest event lags the feed's newest, and how far it may lag given its usual rate."""
+    event = f"cast({_ident(str(check.batch['event_time_column']))} as timestamptz)"
+    min_lag = float(check.batch.get("min_lag_hours", 72))
+    gap_factor = float(check.batch.get("gap_factor", 7))
+    window = int(check.batch.get("rate_window_days", 30))
+    sql = f"""
+        with daily as (
+            select
+                _source as source,
+                cast({event} as date) as event_day,
+                count(*) as events,
+                max({event}) as newest_event_at,
+                max(_loaded_at) as last_loaded_at
+            from {scope.relation}
+            group by all
+        ),
+        per_source as (
+            select source, max(newest_event_at) as newest_event_at, max(last_loaded_at) as last_loaded_at
+            from daily
+            group by source
+        ),
+        feed as (
+            select max(newest_event_at) as feed_newest_event_at from per_source
+        ),
+        recent as (
+            select daily.source, sum(daily.events) as recent_events
+            from daily
+            cross join feed
+            where daily.event_day > cast(feed.feed_newest_event_at as date) - {window}
+            group by daily.source
+        )
+        select
+            per_source.source,
+            per_source.newest_event_at,
+            feed.feed_newest_event_at,
+            date_diff('second', per_source.newest_event_at, feed.feed_newest_event_at) / 3600.0 as hours_behind_feed,
+            cast(coalesce(recent.recent_events, 0) as bigint) as events_last_{window}_days,
+            greatest(
+                {min_lag},
+                coalesce({gap_factor} * 24.0 * {window} / nullif(recent.recent_events, 0), 0)
+            ) as allowed_lag_hours,
+            per_source.last_loaded_at,
+            date_diff('second', per_source.last_loaded_at, now()) / 3600.0 as hours_since_last_load
+        from per_source
+        cross join feed
+        left join recent on per_source.source = recent.source
+        order by per_source.source"""
+    frame = con.execute(sql).df()
+    if frame.empty:
+        return Batch(None, skip=f"{scope.dataset} is empty")
+    return Batch(frame, rows_in_scope=len(frame), note=f"{len(frame)} source(s)")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Gate 2: candidate marts
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def pii_columns(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    frame = con.execute(
+        """select column_name, data_type from information_schema.columns
+           where table_schema = ? and table_name = ? order by ordinal_position""",
+        [scope.schema, scope.table],
+    ).df()
+    return Batch(frame, rows_in_scope=len(frame), note=f"{len(frame)} columns")
+
+
+def pii_values(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    """Per varchar column: values that look like an email address, with a masked example and the row it is in."""
+    pattern = _lit(str(check.batch.get("pattern", EMAIL_PATTERN)))
+    columns = [
+        r[0]
+        for r in con.execute(
+            """select column_name from information_schema.columns
+               where table_schema = ? and table_name = ? and data_type = 'VARCHAR' order by ordinal_position""",
+            [scope.schema, scope.table],
+        ).fetchall()
+    ]
+    rows_in_scope = _scalar(con, f"select count(*) from {scope.relation}")
+    frame = pd.DataFrame(
+        {"column_name": pd.Series([], dtype=object), "email_like_values": pd.Series([], dtype="int64")}
+    )
+    if not columns:
+        return Batch(frame, rows_in_scope=rows_in_scope, note="no varchar columns", offending_rows=0)
+    key_expr = _key_text(scope.key) if scope.key else "null::varchar"
+    # Pass 1 (one scan, cheap): which columns hold an '@' at all. Pass 2 only for those: the email pattern, a
+    # masked example and the row it is in.
+    at_signs = (
+        con.execute(
+            "select "
+            + ", ".join(f"count(*) filter (where contains({_ident(c)}, '@'))" for c in columns)
+            + f" from {scope.relation}"
+        ).fetchone()
+        or ()
+    )
+    records = []
+    for column, with_at in zip(columns, at_signs, strict=True):
+        record = {"column_name": column, "email_like_values": 0, "example": None, "example_row": None}
+        if with_at:
+            c = _ident(column)
+            count, example, key = con.execute(
+                f"""select count(*), min({c}), arg_min({key_expr}, {c})
+                    from {scope.relation} where contains({c}, '@') and regexp_matches({c}, {pattern})"""
+            ).fetchone()
+            record.update(
+                email_like_values=int(count or 0),
+                example=mask_email(example) if example else None,
+                example_row=key,
+            )
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    offending = int(frame["email_like_values"].sum())
+    return Batch(
+        frame,
+        rows_in_scope=rows_in_scope,
+        note=f"{len(columns)} varchar columns of {rows_in_scope:,} rows",
+        offending_rows=offending,
+    )
+
+
+def query(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    for required in check.batch.get("requires") or []:
+        schema, table = _fill(str(required), scope).replace('"', "").split(".", 1)
+        if not _relation_exists(con, schema, table):
+            return Batch(None, skip=f"{schema}.{table} is not built in this run, nothing to check yet")
+    frame = con.execute(_fill(str(check.batch["sql"]), scope)).df()
+    sample_sql = _fill(str(check.batch["sample_sql"]), scope) if check.batch.get("sample_sql") else None
+    return Batch(frame, rows_in_scope=len(frame), note=str(check.batch.get("note", "")), sample_sql=sample_sql)
+
+
+BUILDERS: dict[str, Callable[[duckdb.DuckDBPyConnection, CheckDef, Scope], Batch]] = {
+    "new_rows": new_rows,
+    "duplicate_keys": duplicate_keys,
+    "volume": volume,
+    "freshness": freshness,
+    "pii_columns": pii_columns,
+    "pii_values": pii_values,
+    "query": query,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def mask_email(value: str) -> str:
+    """Mask the local part of every email-like token (``jane.doe@example.com`` -> ``j***@example.com``)."""
+    return re.sub(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@", r"\1***@", value)
+
+
+def _referenced_columns(check: CheckDef) -> list[str]:
+    columns: list[str] = []
+    for expectation in check.expectations:
+        kwargs = expectation.get("kwargs") or {}
+        columns.extend(str(kwargs[k]) for k in _COLUMN_KWARGS if k in kwargs)
+        for k in _COLUMN_LIST_KWARGS:
+            columns.extend(str(c) for c in kwargs.get(k) or [])
+    columns.extend(str(c) for c in check.batch.get("columns") or [])
+    return list(dict.fromkeys(columns))
+
+
+def _key_text(key: tuple[str, ...]) -> str:
+    """A readable key value: ``touchpoint_id=P001:E1`` (or several ``col=value`` joined with ``, ``)."""
+    return " || ', ' || ".join(f"'{k}=' || coalesce(cast({_ident(k)} as varchar), 'null')" for k in key)
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        _scalar(
+            con,
+            "select count(*) from information_schema.tables where table_schema = "
+            + _lit(schema)
+            + " and table_name = "
+            + _lit(table),
+        )
+    )
+
+
+def _fill(sql: str, scope: Scope) -> str:
+    for token, value in (
+        ("{relation}", scope.relation),
+        ("{schema}", f'"{scope.schema}"'),
+        ("{table}", scope.table),
+        ("{run_id}", scope.run_id.replace("'", "")),
+    ):
+        sql = sql.replace(token, value)
+    return sql
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,300 @@
+"""The quality gates on hand-built warehouses: suites, volume, freshness, keys, PII, audit rows and data docs.
+
+Every warehouse here is a real DuckDB file in a temporary folder and every check runs through GX; the expected numbers
+are worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.feeds.contracts import load_contracts
+from orchestration.feeds.loader import ensure_warehouse
+
+CORE_MARTS = ("dim_partners", "dim_campaigns", "fct_touchpoints", "fct_conversions")
+T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBPyConnection:
+    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("PARTNERLENS_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("PARTNERLENS_GX_DOCS", raising=False)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    ensure_warehouse(con)
+    yield con
+    con.close()
+
+
+def _suite_check(dataset: str, name: str):
+    from orchestration.checks.suites import load_suites
+
+    suite = load_suites()[dataset]
+    return next(c for c in suite.checks if c.name == name)
+
+
+def _raw_scope(run_id: str, feed: str = "touchpoints"):
+    from orchestration.checks.batches import Scope
+
+    contract = load_contracts()[feed]
+    return Scope(run_id, "gate_1", f"raw.{feed}", "raw", feed, tuple(contract.key), contract.load_mode)
+
+
+def _evaluate(con, run_id: str, dataset: str, check_name: str, scope):
+    from orchestration.checks.gates import evaluate_check
+    from orchestration.checks.gx_glue import gx_run
+
+    check = _suite_check(dataset, check_name)
+    return evaluate_check(con, gx_run(run_id), check, scope, dg.AssetKey(dataset.split(".")))
+
+
+def _log_delivery(con, run_id: str, source: str, rows: int, at: datetime, load_id: str | None = None) -> None:
+    con.execute(
+        "insert into audit.load_log values (?, ?, 'touchpoints', ?, ?, ?, 1, 'loaded', ?, ?, 0, null, 'ok', ?, ?)",
+        [
+            load_id or f"{run_id}-{source}",
+            run_id,
+            source,
+            f"{source}/touchpoints/{run_id}.csv",
+            f"sum-{run_id}-{source}",
+            rows,
+            rows,
+            at,
+            at,
+        ],
+    )
+
+
+def test_every_feed_and_core_mart_has_a_suite_whose_expectations_build_in_gx() -> None:
+    from orchestration.checks.suites import build_expectations, expand_expectations, load_suites
+
+    suites = load_suites()
+    for feed in load_contracts():
+        assert f"raw.{feed}" in suites, f"no gate 1 suite for {feed}"
+        assert {"values", "keys"} <= {c.name for c in suites[f"raw.{feed}"].checks}
+    for mart in CORE_MARTS:
+        assert f"marts.{mart}" in suites
+    shared = suites["marts.*"]
+    assert {c.name for c in shared.checks} == {"primary_key", "no_pii_columns", "no_email_values"}
+    for suite in suites.values():
+        for check in suite.checks:
+            check = type(check)(
+                **{**check.__dict__, "expectations": tuple(expand_expectations(check.expectations, ("k1", "k2")))}
+            )
+            assert build_expectations(check, where=suite.dataset)
+            assert check.blocking == (check.severity == "error")
+
+
+def test_a_suite_typo_is_reported_with_file_and_check() -> None:
+    from orchestration.checks.suites import SuiteError, build_expectations, parse_suite
+
+    suite = parse_suite(
+        {
+            "dataset": "raw.touchpoints",
+            "gate": "gate_1",
+            "checks": [
+                {
+                    "name": "values",
+                    "batch": {"kind": "new_rows"},
+                    "expectations": [{"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "x"}}],
+                }
+            ],
+        },
+        where="expectations/raw/touchpoints.yml",
+    )
+    with pytest.raises(
+        SuiteError, match=r"touchpoints.yml: check values: expectation expect_column_values_to_be_betwen"
+    ):
+        build_expectations(suite.checks[0], where="expectations/raw/touchpoints.yml")
+    with pytest.raises(SuiteError, match="batch.kind"):
+        parse_suite(
+            {
+                "dataset": "raw.x",
+                "gate": "gate_1",
+                "checks": [{"name": "v", "batch": {"kind": "nope"}, "expectations": [{"type": "t"}]}],
+            },
+            where="x.yml",
+        )
+
+
+def test_volume_fails_for_the_partner_at_a_tenth_and_the_one_that_stopped(warehouse) -> None:
+    con = warehouse
+    history = {  # four earlier runs, one day apart
+        "P001": [100, 120, 80, 110],  # median 105; this run 10 -> 10 / 105 = 0.0952 < 0.25: fails
+        "P002": [50, 50, 50],  # median 50; nothing this run -> 0 / 50 = 0: fails (stopped arriving)
+        "P003": [30, 30],  # two deliveries only: not judged (needs 3)
+        "P004": [100, 100, 100],  # median 100; this run 30 -> 0.30: passes
+        "P005": [10, 10, 10],  # median 10 < min_median_rows 20: not judged
+    }
+    for source, counts in history.items():
+        for i, rows in enumerate(counts):
+            _log_delivery(con, f"r{i + 1}", source, rows, T0 + timedelta(days=i))
+    for source, rows in {"P001": 10, "P003": 1, "P004": 30, "P005": 1}.items():
+        _log_delivery(con, "r5", source, rows, T0 + timedelta(days=5))
+
+    outcome = _evaluate(con, "r5", "raw.touchpoints", "volume", _raw_scope("r5"))
+
+    assert outcome.outcome == "failed"
+    assert outcome.failed_count == 2
+    assert "for P001, P002" in outcome.message
+    by_source = {row["source"]: row for row in outcome.sample}
+    assert set(by_source) == {"P001", "P002"}
+    assert by_source["P001"]["trailing_median"] == 105
+    assert by_source["P001"]["volume_ratio"] == pytest.approx(10 / 105)
+    assert by_source["P002"]["rows_this_run"] == 0 and by_source["P002"]["volume_ratio"] == 0
+
+
+def test_volume_passes_with_a_note_when_nothing_new_arrived(warehouse) -> None:
+    con = warehouse
+    for i in range(4):
+        _log_delivery(con, f"r{i + 1}", "P001", 100, T0 + timedelta(days=i))
+    outcome = _evaluate(con, "r9", "raw.touchpoints", "volume", _raw_scope("r9"))
+    assert outcome.outcome == "passed"
+    assert "nothing new was delivered" in outcome.message
+
+
+def _insert_touch(con, source: str, event_id: str, at: datetime, load_id: str = "L1") -> None:
+    con.execute(
+        """insert into raw.touchpoints (event_id, occurred_at, partner_id, channel, touch_type, anonymous_id,
+               _source, _source_file, _row_number, _file_checksum, _loaded_at, _load_id)
+           values (?, ?, ?, 'email', 'click', 'a1', ?, ?, 1, 'x', ?, ?)""",
+        [event_id, at, source, source, f"{source}/touchpoints/{load_id}.csv", T0, load_id],
+    )
+
+
+def test_freshness_allows_sparse_partners_more_lag(warehouse) -> None:
+    con = warehouse
+    # The feed's newest touch is P001's at T0. P002 touches once a day (20 touches, all in the last 30 days): it may
+    # lag max(72, 7 * 24 * 30 / 20 = 252) = 252 hours and lags 100: passes. P003 touches every 72 minutes (300 touches
+    # over 15 days): it may lag max(72, 7 * 720 / 300 = 16.8) = 72 hours and lags 80: fails.
+    _insert_touch(con, "P001", "a0", T0)
+    for day in range(20):
+        _insert_touch(con, "P002", f"b{day}", T0 - timedelta(hours=100 + 24 * day))
+    for i in range(300):
+        _insert_touch(con, "P003", f"c{i}", T0 - timedelta(hours=80) - timedelta(minutes=72 * i))
+    outcome = _evaluate(con, "r1", "raw.touchpoints", "freshness", _raw_scope("r1"))
+    assert outcome.outcome == "failed", outcome.message
+    assert outcome.failed_count == 1
+    assert [row["source"] for row in outcome.sample] == ["P003"]
+    assert outcome.sample[0]["hours_behind_feed"] == pytest.approx(80)
+    assert outcome.sample[0]["allowed_lag_hours"] == pytest.approx(72)
+
+
+def test_keys_of_an_append_feed_are_unique_across_loads(warehouse) -> None:
+    con = warehouse
+    _log_delivery(con, "r1", "P001", 2, T0, load_id="L1")
+    _log_delivery(con, "r2", "P001", 2, T0 + timedelta(days=1), load_id="L2")
+    _insert_touch(con, "P001", "e1", T0, "L1")
+    _insert_touch(con, "P001", "e2", T0, "L1")
+    _insert_touch(con, "P001", "e2", T0, "L2")  # loaded again by run r2 (the loader would have rejected it)
+    _insert_touch(con, "P001", "e3", T0, "L2")
+
+    outcome = _evaluate(con, "r2", "raw.touchpoints", "keys", _raw_scope("r2"))
+
+    assert outcome.outcome == "failed"
+    assert outcome.failed_count == 2  # both rows that hold (P001, e2)
+    assert {row["_source_file"] for row in outcome.sample} == {"P001/touchpoints/L1.csv", "P001/touchpoints/L2.csv"}
+    assert all(row["event_id"] == "e2" for row in outcome.sample)
+
+
+def test_keys_of_a_snapshot_feed_are_unique_within_a_file_only(warehouse) -> None:
+    con = warehouse
+    _log_delivery(con, "r1", "internal", 2, T0, load_id="L1")
+    _log_delivery(con, "r2", "internal", 3, T0 + timedelta(days=1), load_id="L2")
+    con.execute("update audit.load_log set feed = 'partners'")
+    rows = [("P001", "L1"), ("P002", "L1"), ("P001", "L2"), ("P003", "L2"), ("P003", "L2")]
+    for i, (partner, load) in enumerate(rows, start=1):
+        con.execute(
+            """insert into raw.partners (partner_id, partner_name, partner_type, tier, joined_on, _source,
+                   _source_file, _row_number, _file_checksum, _loaded_at, _load_id)
+               values (?, 'Acme', 'reseller', 'gold', date '2020-01-01', 'internal', ?, ?, 'x', ?, ?)""",
+            [partner, f"internal/partners/{load}.csv", i, T0, load],
+        )
+    outcome = _evaluate(con, "r2", "raw.partners", "keys", _raw_scope("r2", "partners"))
+    # P001 again in a later file is a new version (fine); P003 twice in the same file is not.
+    assert outcome.outcome == "failed" and outcome.failed_count == 2
+    assert {(row["partner_id"], row["_row_number"]) for row in outcome.sample} == {("P003", 4), ("P003", 5)}
+
+
+def _candidate(con, run_id: str) -> str:
+    from orchestration.assets.publish import candidate_schema
+
+    schema = candidate_schema(run_id)
+    con.execute(f'create schema "{schema}"')
+    con.execute(
+        f"""create table "{schema}".fct_touchpoints as select * from (values
+            ('P001:e1', 'P001', 'Lumen Works', repeat('ab', 32), 'spring_sale'),
+            ('P001:e2', 'P001', 'Lumen Works', null, 'Jane.Doe@example.com'),
+            ('P001:e2', 'P001', 'Lumen Works', null, 'mail me at bob@corp.io please'),
+            ('P001:e4', 'P001', 'Lumen Works', null, 'not-an-email@')
+        ) as t(touchpoint_id, partner_id, partner_name, email_sha256, utm_campaign)"""
+    )
+    con.execute(f'alter table "{schema}".fct_touchpoints add column contact_email varchar')
+    return schema
+
+
+def test_gate_2_finds_pii_columns_email_values_and_duplicate_keys(warehouse) -> None:
+    from orchestration.checks.gates import candidate_scope
+
+    con = warehouse
+    _candidate(con, "run-pii")
+    scope = candidate_scope("run-pii", "fct_touchpoints", ("touchpoint_id",))
+
+    columns = _evaluate(con, "run-pii", "marts.*", "no_pii_columns", scope)
+    assert columns.outcome == "failed"
+    # contact_email only: email_sha256 is a hash, partner_name an organisation.
+    assert [row["column_name"] for row in columns.sample] == ["contact_email"]
+
+    values = _evaluate(con, "run-pii", "marts.*", "no_email_values", scope)
+    assert values.outcome == "failed"
+    assert values.failed_count == 2  # two utm_campaign values; 'not-an-email@' and the hex hash do not count
+    (row,) = values.sample
+    assert row["column_name"] == "utm_campaign" and row["email_like_values"] == 2
+    assert row["example"] == "J***@example.com"  # masked: min() of the two values
+    assert row["example_row"] == "touchpoint_id=P001:e2"
+    assert "Jane.Doe" not in json.dumps(values.sample) + values.message
+
+    keys = _evaluate(con, "run-pii", "marts.*", "primary_key", scope)
+    assert keys.outcome == "failed" and keys.failed_count == 2
+    assert {row["touchpoint_id"] for row in keys.sample} == {"P001:e2"}
+
+
+def test_failed_gate_rows_make_publish_refuse_and_show_in_run_history(warehouse) -> None:
+    from orchestration.assets.publish import PublishRefused, publish_candidate
+    from orchestration.checks.gates import candidate_scope, record_outcomes
+    from orchestration.checks.gx_glue import gx_run, run_docs_dir, write_runs_index
+
+    con = warehouse
+    _candidate(con, "run-refused")
+    scope = candidate_scope("run-refused", "fct_touchpoints", ("touchpoint_id",))
+    outcome = _evaluate(con, "run-refused", "marts.*", "no_email_values", scope)
+    record_outcomes(con, "run-refused", [outcome])
+
+    row = con.execute(
+        "select gate, check_name, dataset, outcome, failed_count, sample, message from audit.gate_results"
+    ).fetchone()
+    assert row[:5] == ("gate_2", "no_email_values", "marts.fct_touchpoints", "failed", 2)
+    assert json.loads(row[5])[0]["column_name"] == "utm_campaign"
+    with pytest.raises(PublishRefused, match="gate_2 check 'no_email_values' failed on marts.fct_touchpoints"):
+        publish_candidate(con, "run-refused", ["fct_touchpoints"])
+    history = con.execute(
+        "select gate_2_failed, failed_checks, publish_outcome from audit.run_history where run_id = 'run-refused'"
+    ).fetchone()
+    assert history == (1, "gate_2:marts.fct_touchpoints:no_email_values", "refused")
+
+    index = gx_run("run-refused").build_docs()
+    assert index == run_docs_dir("run-refused") / "index.html"
+    assert index.parent.parent.name == "gx_docs"
+    html = index.read_text()
+    assert "gate_2.marts.fct_touchpoints.no_email_values" in html and "Failed" in html
+    (page,) = index.parent.glob("validations/gate_2/marts/fct_touchpoints/no_email_values/**/*.html")
+    assert "utm_campaign" in page.read_text()  # the docs name the offending column, not just a count
+    runs = write_runs_index(con).read_text()
+    assert "run-refused/index.html" in runs and "marts.fct_touchpoints no_email_values" in runs

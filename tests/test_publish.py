@@ -1,0 +1,160 @@
+"""Write-audit-publish through real nightly runs: a failing gate 2 publishes nothing, and a version can be restored.
+
+Both tests start from a copy of the session's built warehouse (one real nightly run, see conftest.py) so that only the
+runs under test are paid for. "Byte for byte" is checked independently of the warehouse code: every published view's
+definition, column names and types, and a SHA-256 over all its rows (fetched and ordered in Python).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SMUGGLED_EMAIL = "jane.doe@example.com"
+
+
+def published_fingerprint(warehouse: Path) -> dict[str, tuple[str, str, str, int]]:
+    """view -> (definition, columns and types, sha256 of every row ordered by its text, row count)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        views = con.execute(
+            "select view_name, sql from duckdb_views() where schema_name = 'marts' and not internal order by 1"
+        ).fetchall()
+        fingerprint = {}
+        for name, sql in views:
+            relation = con.execute(f'select * from marts."{name}"')
+            columns = json.dumps([(d[0], str(d[1])) for d in relation.description])
+            rows = sorted(repr(row) for row in relation.fetchall())
+            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+            fingerprint[name] = (sql, columns, digest, len(rows))
+        return fingerprint
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def copied(built_warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the built warehouse and its landing folder, with the environment pointing at it."""
+    shutil.copy(built_warehouse.warehouse, tmp_path / "warehouse.duckdb")
+    wal = built_warehouse.warehouse.with_name(built_warehouse.warehouse.name + ".wal")
+    if wal.exists():
+        shutil.copy(wal, tmp_path / "warehouse.duckdb.wal")
+    shutil.copytree(built_warehouse.landing, tmp_path / "landing")
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("PARTNERLENS_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("PARTNERLENS_GX_DOCS", raising=False)
+    return tmp_path
+
+
+def deliver_touches(landing: Path, name: str, campaigns: list[str]) -> tuple[str, Path]:
+    """A partner file of touches that are valid by the feed contract, one per UTM campaign given."""
+    partner_dir = sorted(p for p in landing.iterdir() if p.name.startswith("P") and (p / "touchpoints").is_dir())[0]
+    occurred = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = partner_dir / "touchpoints" / f"{name}.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(
+            ["event_id", "occurred_at", "partner_id", "channel", "touch_type", "anonymous_id", "utm_campaign"]
+        )
+        for i, campaign in enumerate(campaigns, start=1):
+            writer.writerow([f"{name}-{i}", occurred, partner_dir.name, "email", "click", f"anon-{name}-{i}", campaign])
+    return partner_dir.name, path
+
+
+def test_a_feed_that_fails_gate_2_leaves_every_published_mart_byte_for_byte_as_it_was(copied: Path) -> None:
+    from orchestration.assets.publish import PublishRefused, candidate_schema, publish_candidate, served_schema
+    from orchestration.checks.gx_glue import run_docs_dir
+    from partnerlens.runner import failure_messages, run_nightly
+
+    warehouse = copied / "warehouse.duckdb"
+    before = published_fingerprint(warehouse)
+    assert {"dim_partners", "dim_campaigns", "fct_touchpoints", "fct_conversions"} <= set(before)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        serving = con.execute(
+            "select schema_name from audit.publish_log where outcome in ('published', 'restored') "
+            "order by published_at desc limit 1"
+        ).fetchone()[0]
+        publishes = con.execute("select count(*) from audit.publish_log").fetchone()[0]
+    # A late partner delivery, valid by the feed contract, with a raw email pasted into a UTM parameter.
+    partner, _ = deliver_touches(copied / "landing", "smuggle", ["spring_launch", SMUGGLED_EMAIL])
+
+    result = run_nightly()
+
+    assert not result.success
+    messages = "\n".join(failure_messages(result))
+    assert "gate_2 check 'no_email_values' failed on marts.fct_touchpoints" in messages
+    assert "utm_campaign" in messages and "j***@example.com" in messages
+    assert SMUGGLED_EMAIL not in messages  # the failure message does not leak the value it reports
+    assert f"touchpoint_id={partner}:smuggle-2" in messages
+    # Every published view is exactly what it was: same definition, columns, types and rows.
+    assert published_fingerprint(warehouse) == before
+
+    with duckdb.connect(str(warehouse)) as con:
+        gates = con.execute(
+            "select gate, outcome, count(*) from audit.gate_results where run_id = ? group by all order by all",
+            [result.run_id],
+        ).fetchall()
+        assert ("gate_2", "failed", 1) in gates and ("gate_1", "failed", 1) not in gates
+        failed = con.execute(
+            "select dataset, check_name, failed_count, sample from audit.gate_results "
+            "where run_id = ? and outcome = 'failed'",
+            [result.run_id],
+        ).fetchall()
+        assert [(d, c, n) for d, c, n, _ in failed] == [("marts.fct_touchpoints", "no_email_values", 1)]
+        assert json.loads(failed[0][3])[0]["column_name"] == "utm_campaign"
+        # The candidate was built (so the data is there to inspect) but Dagster never ran the publish step ...
+        assert (
+            con.execute(
+                "select count(*) from information_schema.tables where table_schema = ?",
+                [candidate_schema(result.run_id)],
+            ).fetchone()[0]
+            > 0
+        )
+        assert con.execute("select count(*) from audit.publish_log").fetchone()[0] == publishes
+        assert served_schema(con) == serving
+        # ... and the publish step refuses on its own too, naming the check.
+        with pytest.raises(PublishRefused, match="gate_2 check 'no_email_values' failed on marts.fct_touchpoints"):
+            publish_candidate(con, result.run_id, sorted(before))
+    assert published_fingerprint(warehouse) == before
+
+    steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert "partnerlens_dbt" in steps and not any(step.startswith("published") for step in steps)
+
+    index = run_docs_dir(result.run_id) / "index.html"
+    assert index == warehouse.parent / "gx_docs" / result.run_id / "index.html"
+    pages = list(index.parent.glob("validations/gate_2/marts/fct_touchpoints/no_email_values/**/*.html"))
+    assert len(pages) == 1 and "Failed" in pages[0].read_text()
+
+
+def test_the_previous_published_version_can_be_restored_with_one_command(copied: Path) -> None:
+    from partnerlens.cli import main
+    from partnerlens.runner import run_nightly
+
+    warehouse = copied / "warehouse.duckdb"
+    first = published_fingerprint(warehouse)
+    deliver_touches(copied / "landing", "late", ["spring_launch", "autumn_webinar", "bundle"])
+
+    result = run_nightly()
+    assert result.success
+    second = published_fingerprint(warehouse)
+    assert second["fct_touchpoints"][3] == first["fct_touchpoints"][3] + 3
+
+    assert main(["restore"]) == 0
+
+    assert published_fingerprint(warehouse) == first
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        action, outcome = con.execute(
+            "select action, outcome from audit.publish_log order by published_at desc limit 1"
+        ).fetchone()
+        assert (action, outcome) == ("restore", "restored")
