@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DBT_PROFILES_DIR := $(CURDIR)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 BENCH_TOUCHPOINTS ?= 1000000 10000000
 
 .PHONY: setup demo test lint bench dev docs clean

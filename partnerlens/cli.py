@@ -35,6 +35,11 @@ def _run(dbt_vars: dict | None = None, full_refresh: bool = False) -> int:
     result = run_nightly(dbt_vars=dbt_vars, full_refresh=full_refresh)
     if warehouse_path().exists():
         print_run_summary(warehouse_path(), result)
+    from orchestration.checks.gx_glue import run_docs_dir
+
+    docs = run_docs_dir(result.run_id) / "index.html"
+    if docs.exists():
+        print(f"\nGreat Expectations data docs of this run: {docs}")
     if not result.success:
         print("\nThe nightly run FAILED; the published marts were left as they were.", file=sys.stderr)
         for message in failure_messages(result):
