@@ -14,9 +14,11 @@
       locked or not: nothing had been booked, so nothing is restated. From then on locks apply.
 
     A basis that is no longer owed (its conversion vanished, or it now falls under another agreement version) is
-    reversed by a line of minus what was booked. A difference on an already-booked basis smaller than
-    var payout_restatement_tolerance (half a cent by default) is not booked: recomputing the same data must not
-    produce noise lines.
+    reversed by a line of minus what was booked. Restatements of already-booked bases are judged per agreement and
+    month: when they add up (in absolute value) to less than var payout_restatement_tolerance (half a cent by
+    default) none is booked, so that recomputing the same data produces no noise lines; otherwise every one of them
+    is booked, so that what a month pays never drifts from what it owes by more than the tolerance, however many
+    bases move by a fraction of a cent (as Markov and Shapley credits do when new journeys arrive).
 
     This model is built into the run's candidate schema (schema 'marts') but is not published as a view: the publish
     step appends its rows to `ledger.payout_lines` when, and only when, the candidate passes the gates.
@@ -133,12 +135,33 @@ differences as (
 
 ),
 
+restatements_sized as (
+
+    select
+        differences.*,
+        sum(case when differences.is_new_basis then 0 else abs(differences.amount) end) over (
+            partition by differences.agreement_id, differences.original_period_month
+        ) as month_restatement
+    from differences
+
+),
+
 to_book as (
 
-    select differences.*
-    from differences
-    where (differences.is_new_basis and differences.amount <> 0)
-        or abs(differences.amount) >= {{ var('payout_restatement_tolerance', 0.005) }}
+    select
+        {%- for column in ['basis_id', 'line_type', 'reversed_line_type', 'partner_id', 'agreement_id',
+            'agreement_version', 'conversion_id', 'refunded_conversion_id', 'original_period_month', 'basis_date',
+            'basis_rate', 'basis_amount', 'amount', 'currency', 'exchange_rate', 'attribution_model',
+            'attribution_lookback_days', 'attribution_half_life_days', 'attribution_position_first_weight',
+            'attribution_position_last_weight', 'attribution_settings', 'is_new_basis'] %}
+        restatements_sized.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from restatements_sized
+    where (restatements_sized.is_new_basis and restatements_sized.amount <> 0)
+        or (
+            abs(restatements_sized.amount) >= 0.000001
+            and restatements_sized.month_restatement >= {{ var('payout_restatement_tolerance', 0.005) }}
+        )
 
 ),
 
