@@ -72,7 +72,7 @@ class StageFigure:
 def stage_of(step_key: str) -> str:
     """Which benchmark stage a step of the nightly job belongs to."""
     if step_key.startswith("raw__"):
-        return "load" if "check" not in step_key and "gate" not in step_key else "gate"
+        return "load"
     if step_key.startswith("partnerlens_dbt"):
         return "build"
     if step_key.startswith("published__"):

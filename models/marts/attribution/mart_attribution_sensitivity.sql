@@ -95,34 +95,26 @@ lookback_partners as (
         {%- for lookback in lookbacks %}
         {%- set lookback_index = loop.index %}
         {%- for model_name in heuristics %}
+        {%- set credit = attribution_heuristic_credit(
+            model_name,
+            'pairs_weighted.candidate_rank_from_end',
+            'lookback_paths.length_' ~ lookback_index,
+            'pairs_weighted.decay_weight',
+            'lookback_paths.decay_total_' ~ lookback_index,
+            first_weight,
+            last_weight
+        ) %}
         sum(
             case
                 when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }} then
-                    {{ attribution_heuristic_credit(
-                        model_name,
-                        'pairs_weighted.candidate_rank_from_end',
-                        'lookback_paths.length_' ~ lookback_index,
-                        'pairs_weighted.decay_weight',
-                        'lookback_paths.decay_total_' ~ lookback_index,
-                        first_weight,
-                        last_weight
-                    ) }}
+                    {{ credit }}
                 else 0
             end
         ) as conversions_{{ lookback_index }}_{{ model_name }},
         sum(
             case
                 when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }} then
-                    {{ attribution_heuristic_credit(
-                        model_name,
-                        'pairs_weighted.candidate_rank_from_end',
-                        'lookback_paths.length_' ~ lookback_index,
-                        'pairs_weighted.decay_weight',
-                        'lookback_paths.decay_total_' ~ lookback_index,
-                        first_weight,
-                        last_weight
-                    ) }}
-                    * pairs_weighted.revenue
+                    {{ credit }} * pairs_weighted.revenue
                 else 0
             end
         ) as revenue_{{ lookback_index }}_{{ model_name }}{{ ',' if not (loop.last and lookback_index == lookbacks | length) }}
