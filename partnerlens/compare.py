@@ -6,9 +6,12 @@ equals a full rebuild:
     python -m partnerlens.compare snapshot WAREHOUSE DIR   # write each published mart to DIR/<mart>.parquet
     python -m partnerlens.compare diff A B                 # A and B: warehouse files or snapshot folders
 
-Rows are compared as multisets after sorting on every column; numbers within an absolute tolerance (1e-9 unless
---tolerance says otherwise). Columns that name a run or the moment something was loaded or booked (run ids,
-`booked_in_run`, `*_loaded_at`, `booked_at`) differ between any two runs and are left out.
+Rows are compared as multisets after sorting on every column; numbers within a tolerance relative to their size
+(1e-9 unless --tolerance says otherwise), and fixed-point decimals within one unit of their last place: DuckDB sums
+in parallel, so the order of a sum (and with it the rounding of a decimal(18,4) that is half-way) can differ between
+two runs on the same data. Columns that name a run or the moment something was loaded or booked (run ids,
+`booked_in_run`, payout and statement line ids, which hash the booking run,
+`*_loaded_at`, `booked_at`) differ between any two runs and are left out.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 PUBLISHED_SCHEMA = "marts"
 VOLATILE_SUFFIXES = ("_loaded_at", "booked_at", "_run_id")
-VOLATILE_NAMES = frozenset({"run_id", "booked_in_run"})
+# Payout line ids hash the booking run into the id, so a line booked by another run has another id.
+VOLATILE_NAMES = frozenset({"run_id", "booked_in_run", "payout_line_id", "statement_line_id"})
 
 
 def _volatile(column: str) -> bool:
@@ -60,13 +65,17 @@ def published_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
 def _frames_of_warehouse(path: Path) -> dict[str, pd.DataFrame]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {m: con.execute(f'select * from "{PUBLISHED_SCHEMA}"."{m}"').df() for m in published_marts(con)}
+        # Through Arrow, so that decimals stay decimals (their scale sets the comparison's unit).
+        return {
+            m: con.execute(f'select * from "{PUBLISHED_SCHEMA}"."{m}"').to_arrow_table().to_pandas()
+            for m in published_marts(con)
+        }
     finally:
         con.close()
 
 
 def _frames_of_snapshot(folder: Path) -> dict[str, pd.DataFrame]:
-    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+    return {p.stem: pq.read_table(p).to_pandas() for p in sorted(folder.glob("*.parquet"))}
 
 
 def load_marts(source: Path) -> dict[str, pd.DataFrame]:
@@ -82,26 +91,38 @@ def snapshot(warehouse: Path, folder: Path) -> list[str]:
     return sorted(frames)
 
 
-def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+def _normalised(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Stable columns only, rows in a canonical order: sorted on the exact (non-float) columns first, which hold the
+    keys, then on floats rounded to 9 decimals, so that noise in the last bits of a float cannot reorder rows."""
     keep = sorted(c for c in frame.columns if not _volatile(c))
     out = frame[keep].copy()
+    units: dict[str, float] = {}
     for column in keep:
         series = out[column]
         if series.dtype == object and series.map(lambda v: isinstance(v, Decimal)).any():
+            exponents = [v.as_tuple().exponent for v in series if isinstance(v, Decimal)]
+            units[column] = 10.0 ** min(exponents) if exponents else 0.0
             out[column] = series.map(lambda v: None if v is None else float(v))
-    if keep:
-        out = out.sort_values(keep, na_position="last", kind="mergesort").reset_index(drop=True)
-    return out
+    floats = [c for c in keep if pd.api.types.is_float_dtype(out[c])]
+    exact = [c for c in keep if c not in floats]
+    if not keep:
+        return out, units
+    keys = out[exact].copy()
+    for column in floats:
+        keys[f"__sort_{column}"] = out[column].round(9)
+    order = keys.sort_values(list(keys.columns), na_position="last", kind="mergesort").index
+    return out.loc[order].reset_index(drop=True), units
 
 
-def _compare_values(a: object, b: object, tolerance: float) -> tuple[bool, float]:
+def _compare_values(a: object, b: object, tolerance: float, unit: float = 0.0) -> tuple[bool, float]:
     a_null = a is None or (isinstance(a, float) and math.isnan(a)) or a is pd.NaT or a is pd.NA
     b_null = b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NaT or b is pd.NA
     if a_null or b_null:
         return a_null and b_null, 0.0
     if isinstance(a, (int, float, Decimal)) and isinstance(b, (int, float, Decimal)):
         diff = abs(float(a) - float(b))
-        return diff <= tolerance, diff
+        allowed = max(tolerance * max(1.0, abs(float(a)), abs(float(b))), unit * (1 + 1e-6))
+        return diff <= allowed, diff
     return a == b, 0.0
 
 
@@ -109,13 +130,13 @@ def compare_frames(name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float
     problems: list[str] = []
     if len(a) != len(b):
         return [f"{len(a)} rows against {len(b)}"], 0.0
-    na, nb = _normalised(a), _normalised(b)
+    (na, units), (nb, _) = _normalised(a), _normalised(b)
     if list(na.columns) != list(nb.columns):
         return [f"columns differ: {sorted(set(na.columns) ^ set(nb.columns))}"], 0.0
     worst = 0.0
     for column in na.columns:
         for row, (x, y) in enumerate(zip(na[column].tolist(), nb[column].tolist(), strict=True)):
-            same, diff = _compare_values(x, y, tolerance)
+            same, diff = _compare_values(x, y, tolerance, units.get(column, 0.0))
             worst = max(worst, diff)
             if not same:
                 problems.append(f"column {column}, sorted row {row}: {x!r} against {y!r}")
