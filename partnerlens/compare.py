@@ -67,7 +67,7 @@ def _frames_of_warehouse(path: Path) -> dict[str, pd.DataFrame]:
     try:
         # Through Arrow, so that decimals stay decimals (their scale sets the comparison's unit).
         return {
-            m: con.execute(f'select * from "{PUBLISHED_SCHEMA}"."{m}"').to_arrow_table().to_pandas()
+            m: con.sql(f'select * from "{PUBLISHED_SCHEMA}"."{m}"').to_arrow_table().to_pandas()
             for m in published_marts(con)
         }
     finally:
