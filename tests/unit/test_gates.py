@@ -16,6 +16,7 @@ import pytest
 
 from orchestration.feeds.contracts import load_contracts
 from orchestration.feeds.loader import ensure_warehouse
+from tests.support.env import apply_env
 
 CORE_MARTS = ("dim_partners", "dim_campaigns", "fct_touchpoints", "fct_conversions")
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -23,10 +24,7 @@ T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBPyConnection:
-    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("PARTNERLENS_LANDING", str(tmp_path / "landing"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.delenv("PARTNERLENS_GX_DOCS", raising=False)
+    apply_env(monkeypatch, tmp_path)
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     ensure_warehouse(con)
     yield con

@@ -19,7 +19,7 @@ import yaml
 from partnerlens import generator
 from partnerlens.generator import generate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "orchestration" / "feeds" / "contracts"
 END = date(2026, 6, 30)
 NEXT = date(2026, 7, 1)

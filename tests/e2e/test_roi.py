@@ -11,23 +11,14 @@ import math
 import pandas as pd
 import pytest
 
+from tests.support.oracles import currency_rates, usd_per_unit
+
 pytestmark = pytest.mark.e2e
 
 
 def _usd(rates: pd.DataFrame, frame: pd.DataFrame, date_column: str) -> pd.Series:
     """USD per unit of each row's currency on its date (the seed's latest valid_from on or before it)."""
-    left = frame[["currency", date_column]].copy()
-    left["_on"] = pd.to_datetime(left[date_column])
-    left["_i"] = range(len(left))
-    merged = pd.merge_asof(
-        left.sort_values("_on"),
-        rates.sort_values("valid_from"),
-        left_on="_on",
-        right_on="valid_from",
-        by="currency",
-        direction="backward",
-    )
-    return pd.Series(merged.sort_values("_i")["rate_to_usd"].to_numpy(), index=frame.index)
+    return usd_per_unit(rates, frame["currency"], frame[date_column])
 
 
 def _expected_host_costs(con) -> pd.DataFrame:
@@ -36,8 +27,7 @@ def _expected_host_costs(con) -> pd.DataFrame:
         "select campaign_id, partner_id, cost_share_pct, _loaded_at, _source_file, _row_number "
         "from raw.campaign_partners"
     ).fetchdf()
-    rates = con.execute("select currency, valid_from, rate_to_usd from reference.currency_rates").fetchdf()
-    rates["valid_from"] = pd.to_datetime(rates["valid_from"])
+    rates = currency_rates(con)
     members = members.sort_values(["_loaded_at", "_source_file", "_row_number"]).drop_duplicates(
         ["campaign_id", "partner_id"], keep="last"
     )

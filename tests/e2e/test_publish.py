@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.support.env import apply_env
+
 pytestmark = pytest.mark.e2e
 
 SMUGGLED_EMAIL = "jane.doe@example.com"
@@ -49,12 +51,7 @@ def copied(built_warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     if wal.exists():
         shutil.copy(wal, tmp_path / "warehouse.duckdb.wal")
     shutil.copytree(built_warehouse.landing, tmp_path / "landing")
-    (tmp_path / "dagster_home").mkdir()
-    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("PARTNERLENS_LANDING", str(tmp_path / "landing"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.delenv("PARTNERLENS_GX_DOCS", raising=False)
-    return tmp_path
+    return apply_env(monkeypatch, tmp_path)
 
 
 def deliver_touches(landing: Path, name: str, campaigns: list[str]) -> tuple[str, Path]:

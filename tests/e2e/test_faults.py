@@ -23,7 +23,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.support.env import PROJECT_DIR, apply_env, child_env
 
 pytestmark = pytest.mark.e2e
 
@@ -71,31 +71,10 @@ CHILD = textwrap.dedent(
 )
 
 
-def isolated_env(root: Path) -> dict[str, str]:
-    return {
-        "PARTNERLENS_WAREHOUSE": str(root / "warehouse.duckdb"),
-        "PARTNERLENS_LANDING": str(root / "landing"),
-        "DAGSTER_HOME": str(root / "dagster_home"),
-        "DBT_TARGET_PATH": str(root / "dbt_target"),
-        "DBT_LOG_PATH": str(root / "dbt_logs"),
-    }
-
-
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated warehouse, landing folder and Dagster home for this test (in this process)."""
-    for key, value in isolated_env(tmp_path).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("PARTNERLENS_GX_DOCS", raising=False)
-    (tmp_path / "dagster_home").mkdir()
-    return tmp_path
-
-
-def child_env(root: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, **isolated_env(root), **extra}
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+    return apply_env(monkeypatch, tmp_path)
 
 
 def start_child(root: Path, **extra: str) -> subprocess.Popen[str]:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"]
 HEURISTICS = MODELS[:5]
 DEFAULTS = {"lookback_days": 30, "half_life_days": 7.0, "first_weight": 0.4, "last_weight": 0.4}

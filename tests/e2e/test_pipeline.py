@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from tests.support.oracles import currency_rates, usd_per_unit
+
 pytestmark = pytest.mark.e2e
 
 
@@ -76,27 +78,13 @@ def test_pipeline_bookings_and_win_rates_per_partner_and_month(built_warehouse) 
     con = built_warehouse.connect()
     try:
         involved, _ = _involvements(con)
-        rates = con.execute("select currency, valid_from, rate_to_usd from reference.currency_rates").fetchdf()
+        rates = currency_rates(con)
         mart = con.execute("select * from marts.mart_partner_pipeline").fetchdf()
     finally:
         con.close()
-    rates["valid_from"] = pd.to_datetime(rates["valid_from"])
 
     def usd_on(column: str) -> pd.Series:
-        left = involved[["currency", column]].copy()
-        left["_on"] = left[column].dt.normalize()
-        left["_i"] = range(len(left))
-        known = left[left["_on"].notna()]
-        merged = pd.merge_asof(
-            known.sort_values("_on"),
-            rates.sort_values("valid_from"),
-            left_on="_on",
-            right_on="valid_from",
-            by="currency",
-        )
-        out = pd.Series(float("nan"), index=range(len(left)))
-        out[merged["_i"].to_numpy()] = merged["rate_to_usd"].to_numpy()
-        return pd.Series(out.to_numpy(), index=involved.index) * involved["amount"].astype(float)
+        return usd_per_unit(rates, involved["currency"], involved[column]) * involved["amount"].astype(float)
 
     involved["pipeline_usd"] = usd_on("created_at")
     involved["bookings_usd"] = usd_on("closed_at")

@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import PROJECT_DIR, BuiltWarehouse
+from tests.support.env import PROJECT_DIR
+from tests.support.warehouse import BuiltWarehouse
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 

@@ -21,6 +21,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from tests.support.env import env_at
+from tests.support.oracles import currency_rates, usd_per_unit
+
 pytestmark = pytest.mark.e2e
 
 LOCK_DAYS = 10  # dbt var payout_lock_days (project default)
@@ -182,15 +185,7 @@ def ledger_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerRuns
     yesterday = today - timedelta(days=1)
     month = _latest_locked_month(today)
     as_of_1 = _locks_on(month) - timedelta(days=1)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for name, value in {
-            "PARTNERLENS_WAREHOUSE": root / "warehouse.duckdb",
-            "PARTNERLENS_LANDING": root / "landing",
-            "DAGSTER_HOME": root / "dagster_home",
-            "DBT_LOG_PATH": root / "dbt_logs",
-        }.items():
-            monkeypatch.setenv(name, str(value))
-        (root / "dagster_home").mkdir()
+    with env_at(root):
         generate(root / "landing", seed=11, touchpoints=6_000, partners=8, days=90, end_date=yesterday)
 
         results = [run_nightly(dbt_vars={"payout_as_of_date": as_of_1.isoformat()})]
@@ -324,16 +319,7 @@ def _agreements_in_force(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _usd_rate(rates: pd.DataFrame, currency: pd.Series, on: pd.Series) -> pd.Series:
     """USD per unit of `currency` on each date (the seed's latest valid_from on or before it)."""
-    left = pd.DataFrame({"currency": currency.values, "on": pd.to_datetime(on.values), "i": range(len(on))})
-    merged = pd.merge_asof(
-        left.sort_values("on"),
-        rates.sort_values("valid_from"),
-        left_on="on",
-        right_on="valid_from",
-        by="currency",
-        direction="backward",
-    )
-    return merged.sort_values("i")["rate_to_usd"].to_numpy()
+    return usd_per_unit(rates, currency, on).to_numpy()
 
 
 def test_revenue_share_equals_rate_times_revenue_attributed_under_the_agreements_model(ledger_runs: LedgerRuns) -> None:
@@ -345,7 +331,7 @@ def test_revenue_share_equals_rate_times_revenue_attributed_under_the_agreements
             "where not v.is_refund"
         ).fetchdf()
         agreements = _agreements_in_force(con)
-        rates = con.execute("select currency, valid_from, rate_to_usd from reference.currency_rates").fetchdf()
+        rates = currency_rates(con)
         payouts = con.execute(
             "select partner_id, currency, original_period_month, sum(amount) as paid from marts.fct_partner_payouts "
             "where line_type = 'revenue_share' group by all"
@@ -357,7 +343,6 @@ def test_revenue_share_equals_rate_times_revenue_attributed_under_the_agreements
         con.close()
     assert published == booked
 
-    rates["valid_from"] = pd.to_datetime(rates["valid_from"])
     credits["converted_on"] = pd.to_datetime(credits["converted_on"])
     paid_on = credits.merge(agreements, on="partner_id")
     paid_on = paid_on[

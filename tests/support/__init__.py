@@ -1,0 +1,1 @@
+"""What the tests share: one isolated environment, the built warehouse, and independent oracles."""
