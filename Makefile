@@ -9,7 +9,10 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 BENCH_TOUCHPOINTS ?= 1000000 10000000
 
-.PHONY: setup demo test lint bench dev docs clean
+.PHONY: help setup browser demo test lint bench dev docs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 16
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
