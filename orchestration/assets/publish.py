@@ -27,7 +27,7 @@ KEEP_VERSIONS = 3
 # a run that fails its gates books nothing. Models read the ledger as it stood at the last publish.
 LEDGER_APPENDS: dict[str, str] = {
     # candidate table -> ledger table
-    "int_payout_lines_proposed": "ledger.payout_lines",
+    "fct_payout_lines_proposed": "ledger.payout_lines",
 }
 
 AUDIT_DDL = """
@@ -68,12 +68,16 @@ def candidate_schema(run_id: str) -> str:
 
 
 def published_model_names() -> list[str]:
-    """Every model under models/marts/, in manifest order: these are the views `marts` serves."""
+    """Every model under models/marts/ except those marked `meta: {partnerlens: {publish: false}}` (the proposed
+    ledger rows), sorted: these are the views `marts` serves."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
     names = [
         node["name"]
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and len(node["fqn"]) > 2 and node["fqn"][1] == "marts"
+        if node["resource_type"] == "model"
+        and len(node["fqn"]) > 2
+        and node["fqn"][1] == "marts"
+        and (node.get("config", {}).get("meta") or {}).get("partnerlens", {}).get("publish", True)
     ]
     return sorted(names)
 

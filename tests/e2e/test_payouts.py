@@ -420,3 +420,22 @@ def test_statuses_and_the_payable_summary(ledger_runs: LedgerRuns) -> None:
     closed = max(m for m, s in statuses.items() if s in ("locked", "paid"))
     assert f"{closed:%B %Y}" in ledger_runs.summary
     assert "payable" in ledger_runs.summary
+
+
+def test_the_proposed_lines_are_appended_to_the_ledger_not_served(ledger_runs: LedgerRuns) -> None:
+    """fct_payout_lines_proposed is built with the marts but `marts` never serves it: its rows reach the ledger."""
+    con = ledger_runs.connect()
+    try:
+        served = {
+            r[0] for r in con.execute("select view_name from duckdb_views() where schema_name = 'marts'").fetchall()
+        }
+        built = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_name = 'fct_payout_lines_proposed' and table_schema like 'marts_build_%'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert "fct_partner_payouts" in served
+    assert "fct_payout_lines_proposed" not in served
+    assert built == 2  # one per run's candidate schema
+    assert set(ledger_runs.ledger_2["booked_in_run"]) == set(ledger_runs.run_ids)

@@ -1,7 +1,7 @@
 {#
     Everything the payout rules say SHOULD have been booked given today's data, one row per basis (what a payout
     line is about: a conversion's revenue share or referral commission, a refund's reversal, a month's tier or cap
-    adjustment). The lines a run books are the differences between this and the ledger (int_payout_lines_proposed).
+    adjustment). The lines a run books are the differences between this and the ledger (fct_payout_lines_proposed).
 #}
 with
 

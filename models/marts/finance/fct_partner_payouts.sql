@@ -1,6 +1,6 @@
 {#
     The payout ledger as published: every line booked by earlier runs (ledger.payout_lines) plus the lines this run
-    books (int_payout_lines_proposed, appended to the ledger by the same publish that serves this table).
+    books (fct_payout_lines_proposed, appended to the ledger by the same publish that serves this table).
 
     Status is derived here, from the month a line is booked into and the run's as-of date (var payout_as_of_date,
     default today), so that ledger rows are never updated:
@@ -20,7 +20,7 @@ booked as (
 
 proposed as (
 
-    select * from {{ ref('int_payout_lines_proposed') }}
+    select * from {{ ref('fct_payout_lines_proposed') }}
 
 ),
 

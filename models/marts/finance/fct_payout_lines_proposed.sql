@@ -20,10 +20,10 @@
     is booked, so that what a month pays never drifts from what it owes by more than the tolerance, however many
     bases move by a fraction of a cent (as Markov and Shapley credits do when new journeys arrive).
 
-    This model is built into the run's candidate schema (schema 'marts') but is not published as a view: the publish
-    step appends its rows to `ledger.payout_lines` when, and only when, the candidate passes the gates.
+    Like every mart, this model is built into the run's candidate schema, but it is not published as a view (meta
+    partnerlens.publish: false): the publish step appends its rows to `ledger.payout_lines` (meta partnerlens.ledger)
+    when, and only when, the candidate passes the gates.
 #}
-{{ config(schema='marts', materialized='table') }}
 
 {%- set as_of = payout_as_of_date() %}
 {%- set run_id = var('run_id', none) or invocation_id %}
