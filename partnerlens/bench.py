@@ -121,7 +121,7 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
 
 
 def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
-    from partnerlens.generator import generate
+    from partnerlens.synthetic import generate
 
     landing = workdir / "landing"
     os.environ["PARTNERLENS_WAREHOUSE"] = str(workdir / "warehouse.duckdb")

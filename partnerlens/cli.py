@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from partnerlens.generator import generate
+    from partnerlens.synthetic import generate
 
     summary = generate(
         Path(args.out),
@@ -72,7 +72,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(
             f"Generating a demo partner ecosystem into {landing} (seed {args.seed}, {args.touchpoints:,} touchpoints)"
         )
-        from partnerlens.generator import generate
+        from partnerlens.synthetic import generate
 
         print(generate(landing, seed=args.seed, touchpoints=args.touchpoints, partners=args.partners))
     else:

@@ -13,8 +13,8 @@ from tests.support.warehouse import BuiltWarehouse
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
     """Generate ~6k touchpoints (seed 11), run the nightly job once, and hand the warehouse to the tests."""
-    from partnerlens.generator import generate
     from partnerlens.runner import run_nightly
+    from partnerlens.synthetic import generate
 
     root = tmp_path_factory.mktemp("nightly")
     end_date = datetime.now(UTC).date() - timedelta(days=1)

@@ -1,6 +1,6 @@
 """The generator's ground truth of partner effects, loaded for scoring the attribution models.
 
-``partnerlens.generator`` writes ``<landing>/_ground_truth/partner_effects.csv`` (partner_id, true_lift,
+``partnerlens.synthetic`` writes ``<landing>/_ground_truth/partner_effects.csv`` (partner_id, true_lift,
 true_incremental_conversions, true_share) next to the feeds. It is not a feed (no contract, no partner delivers it),
 so it bypasses the feed loader: when the file is present it replaces ``raw.ground_truth_partner_effects`` whole; when
 it is absent the table is created empty (once) and otherwise left as it is, so that the dbt source always exists and

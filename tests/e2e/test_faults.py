@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.feeds.contracts import load_contracts
 from tests.support.env import PROJECT_DIR, apply_env, child_env
 
 pytestmark = pytest.mark.e2e
@@ -120,7 +121,7 @@ def run_loads(feeds: str = TOUCH_FEEDS):
 
 def load_directly(root: Path, run_id: str) -> None:
     """Load every landed file with the loader itself, as run `run_id` would (to build up history quickly)."""
-    from orchestration.feeds.contracts import load_contracts, load_order
+    from orchestration.feeds.contracts import load_order
     from orchestration.feeds.loader import ensure_warehouse, load_feed
 
     contracts = load_contracts()
@@ -131,7 +132,7 @@ def load_directly(root: Path, run_id: str) -> None:
 
 
 def generate_landing(landing: Path, end_date: date, **kwargs) -> None:
-    from partnerlens.generator import generate
+    from partnerlens.synthetic import generate
 
     options = {"seed": 5, "touchpoints": 4_000, "partners": 4, "days": 30, "formats": "csv", "dirty_share": 0.0}
     generate(landing, end_date=end_date, **{**options, **kwargs})
@@ -319,7 +320,7 @@ def test_malformed_rows_land_in_rejected_rows_with_the_rule_named(env: Path) -> 
         header,
         [["u1", ok_time, "P999", campaign, "email", "click", "a1"]],  # unknown_reference (partner)
     )
-    cost_header = ["cost_id", "cost_date", "partner_id", "campaign_id", "amount", "currency", "cost_type"]
+    cost_header = load_contracts()["costs"].column_names
     day = (now - timedelta(days=1)).date().isoformat()
     costs = write_csv(
         landing / partner / "costs" / "malformed_costs.csv",

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.feeds.contracts import load_contracts
 from tests.support.env import env_at
 from tests.support.oracles import currency_rates, usd_per_unit
 
@@ -157,28 +158,15 @@ def _write_late_conversions(warehouse: Path, landing: Path, month: date, yesterd
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "conversions_late_delivery.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "conversion_id",
-                "converted_at",
-                "customer_id",
-                "email",
-                "anonymous_id",
-                "conversion_type",
-                "revenue",
-                "currency",
-                "gross_margin",
-                "refunded_conversion_id",
-            ]
-        )
+        writer.writerow(load_contracts()["conversions"].column_names)
         writer.writerows(rows)
     return late_ids, refund_id, conversion_id
 
 
 @pytest.fixture(scope="module")
 def ledger_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerRuns]:
-    from partnerlens.generator import generate
     from partnerlens.runner import failure_messages, run_nightly
+    from partnerlens.synthetic import generate
 
     root = tmp_path_factory.mktemp("payouts")
     today = datetime.now(UTC).date()

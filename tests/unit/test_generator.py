@@ -16,8 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from partnerlens import generator
-from partnerlens.generator import generate
+from partnerlens.synthetic import GenerateSummary, generate, vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "orchestration" / "feeds" / "contracts"
@@ -103,7 +102,7 @@ def normalise(email: str) -> str:
 # fixtures
 # --------------------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, generator.GenerateSummary]:
+def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateSummary]:
     out = tmp_path_factory.mktemp("full")
     return out, generate(out, seed=7, end_date=END, **ARGS)
 
@@ -136,9 +135,9 @@ def test_deterministic_for_a_seed(full, tmp_path: Path) -> None:
 def test_layout_and_columns_match_contracts(full) -> None:
     root, summary = full
     specs = contracts()
-    assert set(specs) == set(generator.COLUMNS)
+    assert set(specs) == set(vocabulary.COLUMNS)
     for feed, spec in specs.items():
-        assert generator.COLUMNS[feed] == [c["name"] for c in spec["columns"]], feed
+        assert vocabulary.COLUMNS[feed] == [c["name"] for c in spec["columns"]], feed
     written = [p for p in root.rglob("*") if p.is_file() and not p.relative_to(root).parts[0].startswith("_")]
     assert sorted(str(p.relative_to(root)) for p in written) == sorted(summary.files)
     for path in written:
@@ -244,7 +243,7 @@ def test_incremental_delivery_matches_full_runs(full, next_day) -> None:
         for p in incremental.rglob("*")
         if p.is_file() and not p.relative_to(incremental).parts[0].startswith("_")
     }
-    assert not written & set(generator.MASTER_FEEDS)
+    assert not written & set(vocabulary.MASTER_FEEDS)
     for feed in ("touchpoints", "conversions", "costs"):
         today = clean_rows_by_day(full_next, feed)
         before = clean_rows_by_day(root, feed)
@@ -418,12 +417,12 @@ def test_streaming_keeps_memory_flat() -> None:
         from datetime import date
         from pathlib import Path
         import pyarrow as pa
-        from partnerlens import generator
-        generator.CHUNK_CUSTOMERS = 20_000
+        from partnerlens.synthetic import generate, plan
+        plan.CHUNK_CUSTOMERS = 20_000
         with tempfile.TemporaryDirectory() as out:
-            generator.generate(Path(out) / "warm-up", touchpoints=2_000, end_date=date(2026, 6, 30))
+            generate(Path(out) / "warm-up", touchpoints=2_000, end_date=date(2026, 6, 30))
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            summary = generator.generate(Path(out) / "run", touchpoints=300_000, end_date=date(2026, 6, 30))
+            summary = generate(Path(out) / "run", touchpoints=300_000, end_date=date(2026, 6, 30))
             after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             print(json.dumps({"rss_growth": after - before, "arrow_peak": pa.default_memory_pool().max_memory(),
                               "touchpoints": summary.rows["touchpoints"],

@@ -1,0 +1,1 @@
+"""The event feeds, one module per feed: customers, touchpoints, conversions, opportunities, costs."""
