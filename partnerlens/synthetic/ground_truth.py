@@ -58,7 +58,7 @@ def write_ground_truth(
             writer.writerow([pid, f"{world.partners.lift[p]:.6f}", f"{increments[p]:.4f}", f"{share:.6f}"])
     _merge_dirty_rows(truth_dir / "dirty_rows.csv", set(files), out.dirty)
     manifest_path = truth_dir / "manifest.json"
-    manifest = {"generator": "partnerlens.generator", "deliveries": {}}
+    manifest = {"generator": "partnerlens.synthetic", "deliveries": {}}
     if manifest_path.exists():
         with contextlib.suppress(ValueError):
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
