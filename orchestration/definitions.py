@@ -7,17 +7,15 @@ import dagster as dg
 from orchestration.assets.dbt import partnerlens_dbt
 from orchestration.assets.ground_truth import ground_truth_partner_effects
 from orchestration.assets.loads import load_assets
-from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.publish import published_marts
 from orchestration.checks import asset_checks
 from orchestration.jobs import nightly_job
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import landing_sensor
 
-mart_keys = [key for key in partnerlens_dbt.keys if key.path[0] == "marts"]
-
 defs = dg.Definitions(
-    assets=[*load_assets, ground_truth_partner_effects, partnerlens_dbt, build_publish_asset(mart_keys)],
+    assets=[*load_assets, ground_truth_partner_effects, partnerlens_dbt, published_marts],
     asset_checks=asset_checks,
     jobs=[nightly_job],
     schedules=[nightly_schedule],

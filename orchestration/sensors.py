@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.jobs import nightly_job
-from orchestration.project import landing_path
+from orchestration.paths import landing_path
 
 
 def landed_files(landing_root: Path) -> dict[str, float]:

@@ -28,7 +28,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _run(dbt_vars: dict | None = None, full_refresh: bool = False) -> int:
-    from orchestration.project import warehouse_path
+    from orchestration.paths import warehouse_path
     from partnerlens.runner import failure_messages, run_nightly
     from partnerlens.summary import print_run_summary
 
@@ -65,7 +65,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from orchestration.project import landing_path
+    from orchestration.paths import landing_path
 
     landing = landing_path()
     if not any(landing.glob("*/*/*")):
@@ -83,9 +83,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_restore(args: argparse.Namespace) -> int:
     import duckdb
 
-    from orchestration.assets.publish import restore_previous
-    from orchestration.project import warehouse_path
-    from orchestration.resources import run_lock
+    from orchestration.paths import warehouse_path
+    from orchestration.warehouse.lock import run_lock
+    from orchestration.warehouse.publish import restore_previous
 
     with run_lock(warehouse_path(), wait_seconds=30):
         con = duckdb.connect(str(warehouse_path()))
@@ -100,7 +100,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 def _cmd_statements(args: argparse.Namespace) -> int:
     import duckdb
 
-    from orchestration.project import warehouse_path
+    from orchestration.paths import warehouse_path
     from partnerlens.statements import write_statements
 
     con = duckdb.connect(str(warehouse_path()), read_only=True)

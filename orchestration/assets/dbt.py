@@ -10,12 +10,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.assets.publish import candidate_schema
-from orchestration.project import dbt_project
+from orchestration.project import dbt_project, layer
 from orchestration.resources import RunLockResource, WarehouseResource
+from orchestration.warehouse.versions import candidate_schema
 
-# dbt folder -> Dagster group; the first folder under models/ names the layer.
-LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
+#: What the nightly build leaves out: dbt unit tests and the macro tests (tagged macro_test) check the project's own
+#: SQL, not the night's data; the test suite runs them. One --exclude argument (a second one would replace the first).
+NIGHTLY_EXCLUDE = "resource_type:unit_test tag:macro_test"
 
 
 class PartnerlensTranslator(DagsterDbtTranslator):
@@ -26,12 +27,6 @@ class PartnerlensTranslator(DagsterDbtTranslator):
     - a seed is keyed `reference/<seed>`.
     """
 
-    @staticmethod
-    def layer(dbt_resource_props: Mapping[str, Any]) -> str | None:
-        """The models/ sub-folder a model lives in (staging, intermediate, marts), if any."""
-        fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 and fqn[1] in LAYER_GROUPS else None
-
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         resource_type = dbt_resource_props["resource_type"]
         name = dbt_resource_props["name"]
@@ -40,13 +35,13 @@ class PartnerlensTranslator(DagsterDbtTranslator):
             return dg.AssetKey(["ledger" if dbt_resource_props.get("source_name") == "ledger" else "raw", name])
         if resource_type == "seed":
             return dg.AssetKey(["reference", name])
-        layer = self.layer(dbt_resource_props)
-        return dg.AssetKey([layer, name]) if layer else super().get_asset_key(dbt_resource_props)
+        model_layer = layer(dbt_resource_props)
+        return dg.AssetKey([model_layer, name]) if model_layer else super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
-        return LAYER_GROUPS.get(self.layer(dbt_resource_props) or "", "transform")
+        return layer(dbt_resource_props) or "transform"
 
 
 translator = PartnerlensTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -63,10 +58,11 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_build_args(run_id: str, config: DbtBuildConfig) -> list[str]:
-    """`dbt build` arguments for one nightly run: the run's candidate schema plus the analyst's vars."""
+    """`dbt build` arguments for one nightly run: the run's candidate schema plus the analyst's vars, without the
+    project's unit and macro tests."""
     # run_id: the payout ledger records the run that booked each line.
     dbt_vars = {**config.dbt_vars, "marts_schema": candidate_schema(run_id), "run_id": run_id}
-    args = ["build", "--vars", json.dumps(dbt_vars, sort_keys=True)]
+    args = ["build", "--exclude", NIGHTLY_EXCLUDE, "--vars", json.dumps(dbt_vars, sort_keys=True)]
     if config.full_refresh:
         args.append("--full-refresh")
     return args

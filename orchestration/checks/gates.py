@@ -24,86 +24,18 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from orchestration.assets.publish import candidate_schema, ensure_audit
 from orchestration.checks.batches import Batch, Scope, build_batch
 from orchestration.checks.gx_glue import GxRun, gx_run, jsonable, write_runs_index
 from orchestration.checks.suites import CheckDef, Suite, expand_expectations
-from orchestration.feeds.loader import LOAD_LOG_DDL
 from orchestration.resources import WarehouseResource
+from orchestration.warehouse.audit import ensure_audit
+from orchestration.warehouse.versions import candidate_schema
 
 #: Batch kinds whose frame depends only on the batch configuration (not on the check's expectations).
 SHARED_BATCH_KINDS = frozenset({"volume", "freshness", "pii_columns", "pii_values"})
 #: Offending rows kept per check in audit.gate_results.sample and shown in messages.
 SAMPLE_ROWS = 10
 SHOWN_IN_MESSAGE = 3
-
-RUN_HISTORY_VIEW = """
-create or replace view audit.run_history as
-with runs as (
-    select run_id from audit.load_log where run_id is not null
-    union select run_id from audit.gate_results
-    union select run_id from audit.publish_log where run_id is not null
-),
-loads as (
-    select
-        run_id,
-        min(started_at) as first_load_at,
-        count(*) filter (where status = 'loaded') as files_loaded,
-        count(*) filter (where status = 'skipped_duplicate') as files_skipped,
-        count(*) filter (where status = 'rejected_file') as files_rejected,
-        count(*) filter (where status = 'failed') as files_failed,
-        sum(rows_loaded) as rows_loaded,
-        sum(rows_rejected) as rows_rejected
-    from audit.load_log
-    group by run_id
-),
-gates as (
-    select
-        run_id,
-        count(*) filter (where gate = 'gate_1' and outcome = 'passed') as gate_1_passed,
-        count(*) filter (where gate = 'gate_1' and outcome = 'failed') as gate_1_failed,
-        count(*) filter (where gate = 'gate_2' and outcome = 'passed') as gate_2_passed,
-        count(*) filter (where gate = 'gate_2' and outcome = 'failed') as gate_2_failed,
-        count(*) filter (where outcome = 'warned') as checks_warned,
-        string_agg(gate || ':' || dataset || ':' || check_name, ', ' order by gate, dataset, check_name)
-            filter (where outcome = 'failed') as failed_checks,
-        max(checked_at) as last_checked_at
-    from audit.gate_results
-    group by run_id
-),
-publishes as (
-    select
-        run_id,
-        arg_max(outcome, published_at) as publish_outcome,
-        arg_max(schema_name, published_at) as served_schema,
-        max(published_at) as published_at
-    from audit.publish_log
-    where run_id is not null
-    group by run_id
-)
-select
-    runs.run_id,
-    loads.first_load_at,
-    coalesce(loads.files_loaded, 0) as files_loaded,
-    coalesce(loads.files_skipped, 0) as files_skipped,
-    coalesce(loads.files_rejected, 0) as files_rejected,
-    coalesce(loads.files_failed, 0) as files_failed,
-    coalesce(loads.rows_loaded, 0) as rows_loaded,
-    coalesce(loads.rows_rejected, 0) as rows_rejected,
-    coalesce(gates.gate_1_passed, 0) as gate_1_passed,
-    coalesce(gates.gate_1_failed, 0) as gate_1_failed,
-    coalesce(gates.gate_2_passed, 0) as gate_2_passed,
-    coalesce(gates.gate_2_failed, 0) as gate_2_failed,
-    coalesce(gates.checks_warned, 0) as checks_warned,
-    gates.failed_checks,
-    coalesce(publishes.publish_outcome, 'not published') as publish_outcome,
-    publishes.served_schema,
-    coalesce(publishes.published_at, gates.last_checked_at, loads.first_load_at) as last_event_at
-from runs
-left join loads on runs.run_id = loads.run_id
-left join gates on runs.run_id = gates.run_id
-left join publishes on runs.run_id = publishes.run_id
-"""
 
 
 @dataclass
@@ -130,13 +62,6 @@ class CheckOutcome:
         return f"{self.gate} check '{self.check_name}' failed on {self.dataset}: {self.message}" + (
             f" Sample of offending rows: {shown}" if self.sample else ""
         )
-
-
-def ensure_gate_audit(con: duckdb.DuckDBPyConnection) -> None:
-    """audit.gate_results and audit.publish_log (publish owns their DDL), audit.load_log, audit.run_history."""
-    ensure_audit(con)
-    con.execute(LOAD_LOG_DDL)
-    con.execute(RUN_HISTORY_VIEW)
 
 
 def evaluate_check(
@@ -243,7 +168,7 @@ def _failing_columns(check: CheckDef) -> set[str]:
 
 def record_outcomes(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[CheckOutcome]) -> None:
     """One row per check in audit.gate_results."""
-    ensure_gate_audit(con)
+    ensure_audit(con)
     now = datetime.now(UTC)
     con.executemany(
         "insert into audit.gate_results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -310,7 +235,7 @@ def run_checks(
     run = gx_run(context.run.run_id)
     outcomes: list[CheckOutcome] = []
     with warehouse.connect() as con:
-        ensure_gate_audit(con)
+        ensure_audit(con)
         cache: dict[str, Batch] = {}
         for _suite, check, scope, asset_key, skip_note in work:
             outcomes.append(evaluate_check(con, run, check, scope, asset_key, skip_note, cache))

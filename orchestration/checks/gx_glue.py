@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from orchestration.project import _project_path, warehouse_path
+from orchestration.paths import gx_docs_root
 
 # GX would otherwise send usage statistics; a warehouse build has no business talking to the internet.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -35,12 +35,6 @@ PARTIAL_UNEXPECTED = 20
 COMPLETE_RESULT_ROWS = 5_000
 #: Column added to every batch: the row's position, so that GX's unexpected rows map back to the batch.
 ROW_COLUMN = "batch_row"
-
-
-def gx_docs_root() -> Path:
-    """Where per-run data docs go: PARTNERLENS_GX_DOCS, else gx_docs/ beside the warehouse file."""
-    configured = os.environ.get("PARTNERLENS_GX_DOCS")
-    return _project_path(configured) if configured else warehouse_path().parent / "gx_docs"
 
 
 def run_docs_dir(run_id: str) -> Path:

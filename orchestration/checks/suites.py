@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from orchestration.project import PROJECT_DIR
+from orchestration.paths import PROJECT_DIR
 
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 ALL_MARTS_FILE = "_all_marts.yml"

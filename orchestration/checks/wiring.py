@@ -6,18 +6,16 @@ annotation as a string and refuses it (it is an ``AssetCheckExecutionContext``).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import dagster as dg
 
-from orchestration.assets.dbt import partnerlens_dbt
 from orchestration.assets.loads import raw_asset_key
 from orchestration.checks.batches import Scope
 from orchestration.checks.gates import candidate_scope, gate_1_specs, run_checks
 from orchestration.checks.suites import CheckDef, Suite, SuiteError, load_suites
 from orchestration.feeds.contracts import FeedContract, load_contracts
-from orchestration.project import dbt_project
+from orchestration.project import mart_models, mart_primary_keys
 from orchestration.resources import RunLockResource, WarehouseResource
 
 ALL_MARTS = "marts.*"
@@ -47,36 +45,6 @@ def build_gate_1_check(contract: FeedContract, suite: Suite) -> dg.AssetChecksDe
     return gate_1
 
 
-def mart_primary_keys() -> dict[str, tuple[str, ...]]:
-    """The key of every mart, from the dbt manifest: its primary_key constraint (column or model level), else its
-    unique_combination_of_columns test, else its one-column unique test."""
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    keys: dict[str, tuple[str, ...]] = {}
-    tested: dict[str, tuple[str, ...]] = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] != "test" or not node.get("attached_node"):
-            continue
-        meta = node.get("test_metadata") or {}
-        kwargs = meta.get("kwargs") or {}
-        if meta.get("name") == "unique_combination_of_columns" and kwargs.get("combination_of_columns"):
-            tested[node["attached_node"]] = tuple(kwargs["combination_of_columns"])
-        elif meta.get("name") == "unique" and kwargs.get("column_name"):
-            tested.setdefault(node["attached_node"], (kwargs["column_name"],))
-    for unique_id, node in manifest["nodes"].items():
-        if node["resource_type"] != "model" or len(node["fqn"]) < 3 or node["fqn"][1] != "marts":
-            continue
-        columns = [
-            name
-            for name, column in node.get("columns", {}).items()
-            if any(c.get("type") == "primary_key" for c in column.get("constraints") or [])
-        ]
-        for constraint in node.get("constraints") or []:
-            if constraint.get("type") == "primary_key":
-                columns.extend(constraint.get("columns") or [])
-        keys[node["name"]] = tuple(dict.fromkeys(columns)) or tested.get(unique_id, ())
-    return keys
-
-
 def gate_2_plan(suites: dict[str, Suite], marts: list[str]) -> list[tuple[Suite, CheckDef, str, str, str | None]]:
     """(suite, check, model checked, model whose asset carries the check, skip note) for every gate-2 check."""
     plan: list[tuple[Suite, CheckDef, str, str, str | None]] = []
@@ -101,9 +69,8 @@ def gate_2_plan(suites: dict[str, Suite], marts: list[str]) -> list[tuple[Suite,
     return plan
 
 
-def build_gate_2_check(suites: dict[str, Suite], mart_keys: list[dg.AssetKey]) -> dg.AssetChecksDefinition | None:
+def build_gate_2_check(suites: dict[str, Suite], marts: list[str]) -> dg.AssetChecksDefinition | None:
     """Gate 2: every mart of this run's candidate schema, after dbt and before publish."""
-    marts = sorted(key.path[-1] for key in mart_keys)
     plan = gate_2_plan(suites, marts)
     if not plan:
         return None
@@ -141,7 +108,7 @@ def build_asset_checks() -> list[Any]:
         suite = suites.get(f"raw.{feed}")
         if suite is not None:
             checks.append(build_gate_1_check(contract, suite))
-    gate_2 = build_gate_2_check(suites, [key for key in partnerlens_dbt.keys if key.path[0] == "marts"])
+    gate_2 = build_gate_2_check(suites, mart_models())
     if gate_2 is not None:
         checks.append(gate_2)
     return checks

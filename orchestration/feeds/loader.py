@@ -59,6 +59,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.feeds.contracts import INTERNAL_SOURCE, ColumnContract, FeedContract, load_contracts
+from orchestration.warehouse.audit import ensure_load_tables
 
 STATUS_LOADED = "loaded"
 STATUS_SKIPPED = "skipped_duplicate"
@@ -84,40 +85,6 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_load_id", "VARCHAR"),
     ("_extra_columns", "VARCHAR"),
 )
-
-LOAD_LOG_DDL = """
-CREATE TABLE IF NOT EXISTS audit.load_log (
-    load_id VARCHAR NOT NULL,
-    run_id VARCHAR,
-    feed VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    file_checksum VARCHAR NOT NULL,
-    file_bytes BIGINT NOT NULL,
-    status VARCHAR NOT NULL,
-    rows_in_file BIGINT NOT NULL,
-    rows_loaded BIGINT NOT NULL,
-    rows_rejected BIGINT NOT NULL,
-    extra_columns VARCHAR,
-    message VARCHAR,
-    started_at TIMESTAMPTZ NOT NULL,
-    finished_at TIMESTAMPTZ NOT NULL
-)"""
-
-REJECTED_ROWS_DDL = """
-CREATE TABLE IF NOT EXISTS audit.rejected_rows (
-    load_id VARCHAR NOT NULL,
-    feed VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    row_number BIGINT,
-    file_checksum VARCHAR NOT NULL,
-    rule VARCHAR NOT NULL,
-    column_name VARCHAR,
-    reason VARCHAR NOT NULL,
-    raw_record VARCHAR,
-    rejected_at TIMESTAMPTZ NOT NULL
-)"""
 
 # Strict text formats checked before try_cast (DuckDB's casts alone accept e.g. '1.5' as an integer).
 _INTEGER_RE = r"[+-]?[0-9]+"
@@ -1059,9 +1026,7 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection, contracts: Iterable[FeedContr
     _begin(con, "the warehouse tables")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-        con.execute(LOAD_LOG_DDL)
-        con.execute(REJECTED_ROWS_DDL)
+        ensure_load_tables(con)
         existing: dict[str, dict[str, str]] = {}
         for table, column, dtype in con.execute(
             "SELECT table_name, column_name, data_type FROM duckdb_columns() "

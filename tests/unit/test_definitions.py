@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import yaml
 
-from orchestration.project import PROJECT_DIR
+from orchestration.paths import PROJECT_DIR
 
 
 def test_definitions_load_with_every_feed_and_layer() -> None:

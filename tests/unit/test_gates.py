@@ -222,7 +222,7 @@ def test_keys_of_a_snapshot_feed_are_unique_within_a_file_only(warehouse) -> Non
 
 
 def _candidate(con, run_id: str) -> str:
-    from orchestration.assets.publish import candidate_schema
+    from orchestration.warehouse.versions import candidate_schema
 
     schema = candidate_schema(run_id)
     con.execute(f'create schema "{schema}"')
@@ -265,9 +265,9 @@ def test_gate_2_finds_pii_columns_email_values_and_duplicate_keys(warehouse) -> 
 
 
 def test_failed_gate_rows_make_publish_refuse_and_show_in_run_history(warehouse) -> None:
-    from orchestration.assets.publish import PublishRefused, publish_candidate
     from orchestration.checks.gates import candidate_scope, record_outcomes
     from orchestration.checks.gx_glue import gx_run, run_docs_dir, write_runs_index
+    from orchestration.warehouse.publish import PublishRefused, publish_candidate
 
     con = warehouse
     _candidate(con, "run-refused")

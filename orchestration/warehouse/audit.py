@@ -1,0 +1,164 @@
+"""The warehouse's own tables: every audit table and the run-history view, created here and nowhere else.
+
+``audit.load_log``       one row per landed file the loader saw (checksum, rows, status); written by the loader
+``audit.rejected_rows``  every row the loader rejected, with the rule and a reason naming file, row and rule
+``audit.gate_results``   one row per quality-gate check and run; written by the gates, read by publish
+``audit.publish_log``    every publish, refusal and restore, with row counts
+``audit.run_history``    a view: one row per run, from the three logs
+
+:func:`ensure_audit` creates them all, :func:`ensure_load_tables` the loader's two (both idempotent, and both run
+inside a caller's transaction too).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMA = "audit"
+
+LOAD_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS audit.load_log (
+    load_id VARCHAR NOT NULL,
+    run_id VARCHAR,
+    feed VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    file_checksum VARCHAR NOT NULL,
+    file_bytes BIGINT NOT NULL,
+    status VARCHAR NOT NULL,
+    rows_in_file BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_rejected BIGINT NOT NULL,
+    extra_columns VARCHAR,
+    message VARCHAR,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL
+)"""
+
+REJECTED_ROWS_DDL = """
+CREATE TABLE IF NOT EXISTS audit.rejected_rows (
+    load_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    row_number BIGINT,
+    file_checksum VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    column_name VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw_record VARCHAR,
+    rejected_at TIMESTAMPTZ NOT NULL
+)"""
+
+PUBLISH_LOG_DDL = """
+create table if not exists audit.publish_log (
+    publish_id varchar,
+    run_id varchar,
+    action varchar,            -- publish | restore
+    schema_name varchar,       -- the versioned schema `marts` serves after this action
+    previous_schema_name varchar,
+    models varchar,            -- JSON list of the views published
+    row_counts varchar,        -- JSON {model: rows}
+    outcome varchar,           -- published | restored | refused
+    message varchar,
+    published_at timestamptz
+)"""
+
+GATE_RESULTS_DDL = """
+create table if not exists audit.gate_results (
+    run_id varchar,
+    gate varchar,              -- gate_1 (raw feeds) | gate_2 (candidate marts)
+    check_name varchar,
+    dataset varchar,
+    outcome varchar,           -- passed | failed | warned
+    failed_count bigint,
+    sample varchar,            -- JSON sample of offending rows
+    message varchar,
+    checked_at timestamptz
+)"""
+
+RUN_HISTORY_VIEW = """
+create or replace view audit.run_history as
+with runs as (
+    select run_id from audit.load_log where run_id is not null
+    union select run_id from audit.gate_results
+    union select run_id from audit.publish_log where run_id is not null
+),
+loads as (
+    select
+        run_id,
+        min(started_at) as first_load_at,
+        count(*) filter (where status = 'loaded') as files_loaded,
+        count(*) filter (where status = 'skipped_duplicate') as files_skipped,
+        count(*) filter (where status = 'rejected_file') as files_rejected,
+        count(*) filter (where status = 'failed') as files_failed,
+        sum(rows_loaded) as rows_loaded,
+        sum(rows_rejected) as rows_rejected
+    from audit.load_log
+    group by run_id
+),
+gates as (
+    select
+        run_id,
+        count(*) filter (where gate = 'gate_1' and outcome = 'passed') as gate_1_passed,
+        count(*) filter (where gate = 'gate_1' and outcome = 'failed') as gate_1_failed,
+        count(*) filter (where gate = 'gate_2' and outcome = 'passed') as gate_2_passed,
+        count(*) filter (where gate = 'gate_2' and outcome = 'failed') as gate_2_failed,
+        count(*) filter (where outcome = 'warned') as checks_warned,
+        string_agg(gate || ':' || dataset || ':' || check_name, ', ' order by gate, dataset, check_name)
+            filter (where outcome = 'failed') as failed_checks,
+        max(checked_at) as last_checked_at
+    from audit.gate_results
+    group by run_id
+),
+publishes as (
+    select
+        run_id,
+        arg_max(outcome, published_at) as publish_outcome,
+        arg_max(schema_name, published_at) as served_schema,
+        max(published_at) as published_at
+    from audit.publish_log
+    where run_id is not null
+    group by run_id
+)
+select
+    runs.run_id,
+    loads.first_load_at,
+    coalesce(loads.files_loaded, 0) as files_loaded,
+    coalesce(loads.files_skipped, 0) as files_skipped,
+    coalesce(loads.files_rejected, 0) as files_rejected,
+    coalesce(loads.files_failed, 0) as files_failed,
+    coalesce(loads.rows_loaded, 0) as rows_loaded,
+    coalesce(loads.rows_rejected, 0) as rows_rejected,
+    coalesce(gates.gate_1_passed, 0) as gate_1_passed,
+    coalesce(gates.gate_1_failed, 0) as gate_1_failed,
+    coalesce(gates.gate_2_passed, 0) as gate_2_passed,
+    coalesce(gates.gate_2_failed, 0) as gate_2_failed,
+    coalesce(gates.checks_warned, 0) as checks_warned,
+    gates.failed_checks,
+    coalesce(publishes.publish_outcome, 'not published') as publish_outcome,
+    publishes.served_schema,
+    coalesce(publishes.published_at, gates.last_checked_at, loads.first_load_at) as last_event_at
+from runs
+left join loads on runs.run_id = loads.run_id
+left join gates on runs.run_id = gates.run_id
+left join publishes on runs.run_id = publishes.run_id
+"""
+
+LOAD_TABLES_DDL = (LOAD_LOG_DDL, REJECTED_ROWS_DDL)
+TABLES_DDL = (*LOAD_TABLES_DDL, PUBLISH_LOG_DDL, GATE_RESULTS_DDL)
+
+
+def ensure_load_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema ``audit`` with the loader's two tables, ``load_log`` and ``rejected_rows`` (idempotent)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    for ddl in LOAD_TABLES_DDL:
+        con.execute(ddl)
+
+
+def ensure_audit(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema ``audit``, every audit table and the run-history view (idempotent)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    for ddl in TABLES_DDL:
+        con.execute(ddl)
+    con.execute(RUN_HISTORY_VIEW)
