@@ -29,8 +29,8 @@ Column keys
 ``allowed``         list of allowed values (compared as text).
 ``pattern``         regular expression the value must match (RE2 syntax; anchor it with ``^...$``).
 ``min``/``max``     inclusive numeric bounds (numeric types only).
-``not_in_future``   the value must not lie after the load time (dates and timestamps only; see the loader for the
-                    clock-skew allowance).
+``not_in_future``   the value must not lie after the load time (dates and timestamps only; see
+                    :mod:`orchestration.feeds.rules` for the clock-skew allowance).
 ``after``           name of another column of the same type; this value must be >= that one when both are set.
 ``references``      ``<feed>.<column>``: the value must exist in ``raw.<feed>``; null is fine when not required.
 ``matches_source``  for partner-delivered files the value must equal the ``<source>`` folder name (not checked for

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.feeds import loader
+from orchestration.feeds import files, loader
 from orchestration.feeds.contracts import (
     ContractError,
     FeedContract,
@@ -731,9 +731,9 @@ def test_blank_lines_are_found_across_read_chunks(tmp_path: Path, monkeypatch: p
     path = tmp_path / "blanks.csv"
     path.write_bytes(b"h\r\na\r\n\r\nb\n\n\nc\r\n\r\n")  # blank lines 3, 5, 6 and 8
     for size in (1, 2, 3, 4, 5, 1 << 20):
-        monkeypatch.setattr(loader, "_CHUNK_BYTES", size)
-        assert loader._blank_lines(path) == [3, 5, 6, 8]
-        assert loader._scan_file(path) == (hashlib.sha256(path.read_bytes()).hexdigest(), 17, 8)
+        monkeypatch.setattr(files, "CHUNK_BYTES", size)
+        assert files.blank_lines(path) == [3, 5, 6, 8]
+        assert files.scan_file(path) == (hashlib.sha256(path.read_bytes()).hexdigest(), 17, 8)
 
 
 def test_mixed_line_endings_reject_the_file_with_a_hint(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:

@@ -1,0 +1,258 @@
+"""A feed contract as SQL: one pass that types every column and finds each row's first failing rule.
+
+Per column, in column order: required, type, allowed_values, pattern, min/negative_when, max, not_in_future, after,
+source_mismatch, unknown_reference; then require_one_of. Duplicate keys are marked afterwards among the otherwise
+valid rows (within the file the first occurrence wins; for ``load_mode: append`` a key already in ``raw.<feed>`` is a
+duplicate too). Every rejection reason names the file, the row and the rule.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+
+from orchestration.feeds.context import LoadContext, Stage
+from orchestration.feeds.contracts import INTERNAL_SOURCE, ColumnContract, FeedContract
+from orchestration.warehouse.sql import fmt_escape, ident, in_list, lit, scalar, ts_literal
+
+#: How far a ``not_in_future`` timestamp may lie after the load time.
+CLOCK_SKEW = timedelta(minutes=5)
+#: The furthest time zone ahead of UTC: a date is in the future only when it is after today there.
+MAX_UTC_OFFSET = timedelta(hours=14)
+#: Values quoted in rejection reasons are cut to this many characters.
+REASON_VALUE_CHARS = 200
+
+# Strict text formats checked before try_cast (DuckDB's casts alone accept e.g. '1.5' as an integer).
+_INTEGER_RE = r"[+-]?[0-9]+"
+_NUMBER_RE = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME_RE = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+_TIMESTAMPTZ_RE = _DATE_RE + _TIME_RE + r" ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
+_NAIVE_TIMESTAMP_RE = _DATE_RE + f"({_TIME_RE})?"
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+WHITESPACE = "E' \\t\\r\\n'"
+_TYPE_HINTS = {
+    "integer": "an integer",
+    "decimal": "a decimal",
+    "double": "a double",
+    "date": "a date (expected YYYY-MM-DD)",
+    "timestamptz": "a timestamptz (expected ISO 8601 with an offset, e.g. 2026-01-31T10:00:00Z)",
+    "boolean": "a boolean (expected true or false)",
+}
+
+
+def checked_sql(con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage: Stage) -> str:
+    """The one-pass validation query: typed values ``_t_<col>`` and ``_fail`` (first failing rule) per row."""
+    contract = ctx.contract
+    texts = ", ".join(f"{_blank_to_null(expr)} AS _s_{name}" for name, expr in stage.values.items())
+    typed = ", ".join(f"{_typed_sql(col)} AS _t_{col.name}" for col in contract.columns)
+    joins, found = _reference_joins(con, contract)
+    rules: list[tuple[str, str, str | None, str]] = [
+        ("_reader_rule IS NOT NULL", "_reader_rule", None, reason_sql(ctx, "{}", "_reader_detail"))
+    ]
+    for col in contract.columns:
+        rules.extend(_column_rules(ctx, col, found.get(col.name)))
+    if contract.require_one_of:
+        names = ", ".join(contract.require_one_of)
+        rules.append(
+            (
+                " AND ".join(f"_t_{c} IS NULL" for c in contract.require_one_of),
+                lit("require_one_of"),
+                names,
+                reason_sql(ctx, f"none of {names} is set; at least one is required"),
+            )
+        )
+    fail = "CASE " + " ".join(
+        f"WHEN {cond} THEN {{'rule': {rule}, 'column_name': {lit(column)}::VARCHAR, 'reason': {reason}}}"
+        for cond, rule, column, reason in rules
+    )
+    fail += " ELSE NULL::STRUCT(rule VARCHAR, column_name VARCHAR, reason VARCHAR) END"
+    keep = ", ".join(["_rid", "_row_number", "_reader_raw", *(f"_t_{c}" for c in contract.column_names)])
+    return f"""
+        SELECT {keep}, {fail} AS _fail
+        FROM (
+            SELECT _text.*, {typed}
+            FROM (SELECT _stage.*, {texts} FROM ({stage.sql}) AS _stage) AS _text
+        ) AS _typed
+        {joins}"""
+
+
+def _typed_sql(col: ColumnContract) -> str:
+    """SQL typing ``_s_<col>``: NULL when missing or when the text is not a valid value of the type."""
+    s = f"_s_{col.name}"
+    if col.type == "varchar":
+        return s
+    if col.type == "boolean":
+        x = f"lower(trim({s}, {WHITESPACE}))"
+        return f"CASE WHEN {x} IN {in_list(_TRUE)} THEN TRUE WHEN {x} IN {in_list(_FALSE)} THEN FALSE END"
+    fmt = {"integer": _INTEGER_RE, "decimal": _NUMBER_RE, "double": _NUMBER_RE, "date": _DATE_RE}.get(
+        col.type, _TIMESTAMPTZ_RE
+    )
+    # DuckDB's casts ignore surrounding whitespace; the format check allows it too.
+    return f"CASE WHEN regexp_full_match({s}, {lit(_padded(fmt))}) THEN TRY_CAST({s} AS {col.duckdb_type}) END"
+
+
+def _reference_joins(con: duckdb.DuckDBPyConnection, contract: FeedContract) -> tuple[str, dict[str, str]]:
+    """LEFT JOINs to the distinct referenced values; returns the SQL and, per column, the 'found' expression."""
+    joins, found = [], {}
+    if not any(c.reference for c in contract.columns):
+        return "", found
+    raw_columns = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE schema_name = 'raw' AND database_name = current_database()"
+        ).fetchall()
+    )
+    for i, col in enumerate(contract.columns):
+        if col.reference is None:
+            continue
+        feed, column = col.reference
+        alias = f"_ref{i}"
+        if (feed, column) in raw_columns:
+            values = f"SELECT DISTINCT {ident(column)} AS v FROM raw.{ident(feed)}"
+        else:
+            values = f"SELECT NULL::{col.duckdb_type} AS v WHERE FALSE"
+        joins.append(f"LEFT JOIN ({values}) AS {alias} ON {alias}.v = _typed._t_{col.name}")
+        found[col.name] = f"{alias}.v IS NOT NULL"
+    return "\n        ".join(joins), found
+
+
+def _column_rules(ctx: LoadContext, col: ColumnContract, found: str | None) -> list[tuple[str, str, str | None, str]]:
+    """(condition, rule, column, reason) for every rule of one column, in check order."""
+    s, t, name = f"_s_{col.name}", f"_t_{col.name}", col.name
+    shown = f"left({s}, {REASON_VALUE_CHARS})"
+    rules: list[tuple[str, str, str | None, str]] = []
+
+    def add(cond: str, rule: str, template: str, *args: str) -> None:
+        rules.append((cond, lit(rule), name, reason_sql(ctx, template, *args)))
+
+    if col.required:
+        add(f"{s} IS NULL", "required", f"required column {name} is empty")
+    if col.type == "timestamptz":
+        naive = f"regexp_full_match({s}, {lit(_padded(_NAIVE_TIMESTAMP_RE))})"
+        add(
+            f"{t} IS NULL AND {s} IS NOT NULL AND {naive}",
+            "type",
+            f"{name} '{{}}' is not a timestamptz: it has no time zone offset (add Z or +hh:mm)",
+            shown,
+        )
+    if col.type != "varchar":
+        add(f"{t} IS NULL AND {s} IS NOT NULL", "type", f"{name} '{{}}' is not {_TYPE_HINTS[col.type]}", shown)
+    as_text = f"CAST({t} AS VARCHAR)"
+    if col.allowed is not None:
+        listed = fmt_escape(", ".join(col.allowed))
+        cond = f"{as_text} NOT IN {in_list(col.allowed)}"
+        add(cond, "allowed_values", f"{name} '{{}}' is not one of: {listed}", shown)
+    if col.pattern is not None:
+        add(
+            f"NOT regexp_matches({as_text}, {lit(col.pattern)})",
+            "pattern",
+            f"{name} '{{}}' does not match the pattern {fmt_escape(col.pattern)}",
+            shown,
+        )
+    conditions = col.negative_when.items()
+    negative = " AND ".join(f"coalesce(CAST(_t_{o} AS VARCHAR) = {lit(v)}, FALSE)" for o, v in conditions)
+    if negative:
+        when = fmt_escape(", ".join(f"{o} is '{v}'" for o, v in conditions))
+        add(f"{negative} AND {t} > 0", "negative_when", f"{name} {{}} must be zero or negative when {when}", shown)
+    if col.min is not None:
+        cond = f"{t} < {col.min}" + (f" AND NOT ({negative})" if negative else "")
+        add(cond, "min", f"{name} {{}} is below the minimum {col.min}", shown)
+    if col.max is not None:
+        add(f"{t} > {col.max}", "max", f"{name} {{}} is above the maximum {col.max}", shown)
+    if col.not_in_future:
+        limit = (
+            f"DATE '{(ctx.loaded_at + MAX_UTC_OFFSET).date().isoformat()}'"
+            if col.type == "date"
+            else ts_literal(ctx.loaded_at + CLOCK_SKEW)
+        )
+        loaded = ctx.loaded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        add(f"{t} > {limit}", "not_in_future", f"{name} '{{}}' is in the future (loaded at {loaded})", shown)
+    if col.after is not None:
+        add(
+            f"{t} < _t_{col.after}",
+            "after",
+            f"{name} '{{}}' is before {col.after} '{{}}'",
+            shown,
+            f"left(_s_{col.after}, {REASON_VALUE_CHARS})",
+        )
+    if col.matches_source and ctx.source != INTERNAL_SOURCE:
+        add(
+            f"{t} <> {lit(ctx.source)}",
+            "source_mismatch",
+            f"{name} '{{}}' does not match the source folder '{fmt_escape(ctx.source)}'",
+            shown,
+        )
+    if found is not None:
+        add(
+            f"{t} IS NOT NULL AND NOT ({found})",
+            "unknown_reference",
+            f"{name} '{{}}' not found in raw.{fmt_escape(col.references or '')}",
+            shown,
+        )
+    return rules
+
+
+def mark_duplicates(con: duckdb.DuckDBPyConnection, ctx: LoadContext, checked: str) -> None:
+    """Mark duplicate keys among otherwise valid rows: keys already in raw (append feeds), then repeats in the file."""
+    contract = ctx.contract
+    keys = [f"_t_{k}" for k in contract.key]
+    key_names = ", ".join(contract.key)
+    key_values = "format('(" + ", ".join("''{}''" for _ in keys) + ")', " + ", ".join(keys) + ")"
+    dups = ctx.temp("dups")
+    con.execute(f"CREATE TEMP TABLE {dups} (rid BIGINT, first_row BIGINT, earlier_file VARCHAR)")
+    if contract.load_mode == "append":
+        on = " AND ".join(f"c._t_{k} = r.{ident(k)}" for k in contract.key)
+        con.execute(
+            f"""INSERT INTO {dups}
+            SELECT c.rowid, NULL, min(r._source_file)
+            FROM {checked} AS c JOIN raw.{ident(contract.feed)} AS r ON {on}
+            WHERE c._fail IS NULL
+            GROUP BY c.rowid"""
+        )
+    group = ", ".join(keys)
+    on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM f.{k}" for k in keys)
+    con.execute(
+        f"""INSERT INTO {dups}
+        WITH candidates AS (
+            SELECT rowid AS rid, _row_number, {group} FROM {checked}
+            WHERE _fail IS NULL AND rowid NOT IN (SELECT rid FROM {dups})
+        ),
+        firsts AS (
+            SELECT {group}, min(_row_number) AS first_row FROM candidates GROUP BY {group} HAVING count(*) > 1
+        )
+        SELECT c.rid, f.first_row, NULL FROM candidates AS c JOIN firsts AS f ON {on}
+        WHERE c._row_number > f.first_row"""
+    )
+    if scalar(con, f"SELECT count(*) FROM {dups}") == 0:
+        return
+    prefix = fmt_escape(ctx.rel) + " row {}: duplicate key (" + key_names + ") = {}"
+    con.execute(
+        f"""UPDATE {checked} SET _fail = {{
+            'rule': 'duplicate_key',
+            'column_name': {lit(key_names)},
+            'reason': CASE WHEN d.earlier_file IS NOT NULL
+                THEN format({lit(prefix + ": already loaded from {}")}, _row_number, {key_values}, d.earlier_file)
+                ELSE format({lit(prefix + ": first occurrence at row {} of this file")},
+                            _row_number, {key_values}, d.first_row) END
+        }}
+        FROM {dups} AS d WHERE {checked}.rowid = d.rid"""
+    )
+
+
+def reason_sql(ctx: LoadContext, template: str, *args: str) -> str:
+    """SQL for a rejection reason '<file> row <n>: <message>'; ``template`` uses {} for the SQL ``args``."""
+    literal = lit(fmt_escape(ctx.rel) + " row {}: " + template)
+    return f"format({literal}, {', '.join(['_row_number', *args])})"
+
+
+def _blank_to_null(expr: str) -> str:
+    """SQL mapping empty strings to NULL."""
+    return f"nullif({expr}, '')"
+
+
+def _padded(regex: str) -> str:
+    """A full-match regex that also allows surrounding whitespace."""
+    return rf"\s*({regex})\s*"
