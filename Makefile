@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DBT_PROFILES_DIR := $(CURDIR)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Playwright drives Debian's chromium (make browser); it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BENCH_TOUCHPOINTS ?= 1000000 10000000
 
 .PHONY: help setup browser demo test lint bench dev docs clean
@@ -27,7 +29,10 @@ demo: setup  ## generate demo feeds, run the nightly job on DuckDB, print a summ
 	@mkdir -p $(DAGSTER_HOME)
 	$(PY) -m partnerlens demo
 
-test: setup  ## the whole test suite
+browser:  ## install Debian's chromium for the browser tests
+	bash scripts/install_browser.sh
+
+test: setup browser  ## the whole test suite
 	$(PY) -m pytest
 
 lint: setup  ## ruff on the Python code

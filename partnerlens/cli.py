@@ -117,6 +117,28 @@ def _cmd_statements(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scorecards(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from partnerlens.scorecards import MartsNotServed, write_scorecards
+
+    warehouse = Path(args.warehouse)
+    if not warehouse.exists():
+        print(f"No warehouse at {warehouse}: run the nightly job (`partnerlens run`) first.", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        written = write_scorecards(con, Path(args.out))
+    except MartsNotServed as error:
+        print(f"{warehouse}: {error}.", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    print(f"Wrote {len(written)} partner scorecards to {written.out_dir / 'partners'}")
+    print(f"Joint-program dashboard: {written.index}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="partnerlens", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     statements.add_argument("--month", help="YYYY-MM (default: the last closed month)")
     statements.add_argument("--partner", help="one partner id (default: all)")
     statements.set_defaults(func=_cmd_statements)
+
+    scorecards = sub.add_parser(
+        "scorecards",
+        help="write a self-contained HTML scorecard per partner and the internal joint-program dashboard",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    scorecards.add_argument(
+        "--out", default="scorecards", help="folder to write index.html and partners/<partner_id>.html into"
+    )
+    scorecards.add_argument(
+        "--warehouse",
+        default=os.environ.get("PARTNERLENS_WAREHOUSE", "warehouse/partnerlens.duckdb"),
+        help="the DuckDB warehouse whose served `marts` schema is read (environment: PARTNERLENS_WAREHOUSE)",
+    )
+    scorecards.set_defaults(func=_cmd_scorecards)
 
     args = parser.parse_args(argv)
     return args.func(args)
