@@ -14,8 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from partnerlens.scorecards import ScorecardLeak
+from partnerlens.scorecards.build import check_isolation
+from partnerlens.scorecards.data import Partner
+from partnerlens.scorecards.pages import campaign_label
 from tests.support.env import PROJECT_DIR, child_env
 
 pytestmark = pytest.mark.e2e
@@ -279,3 +284,17 @@ def test_touch_trails_show_the_largest_credited_conversions_without_opted_out_cu
             )
         ]
         assert loaded_pages[pid].trail_conversions == expected, pid
+
+
+def test_a_campaign_named_after_another_partner_is_shown_by_id_and_a_leak_stops_the_page() -> None:
+    others = ["P002", "Acme Media"]
+    joint = pd.Series({"campaign_id": "C1", "campaign_name": "Acme Media Webinar May", "campaign_type": "webinar"})
+    own = pd.Series({"campaign_id": "C2", "campaign_name": "Spring Bundle", "campaign_type": "bundle_offer"})
+    assert campaign_label(joint, others) == "C1 (webinar)"
+    assert campaign_label(own, others) == "Spring Bundle"
+
+    partner = Partner("P001", "Northwind", "reseller", "gold", "linear", "USD")
+    library = '<script id="vega-libraries">var names = ["P002"];</script>'
+    check_isolation(f"<html><head>{library}</head><body>P001 Northwind</body></html>", partner, {"P002": "Acme Media"})
+    with pytest.raises(ScorecardLeak, match="Acme Media"):
+        check_isolation(f"<html>{library}<body>P001 and Acme Media</body></html>", partner, {"P002": "Acme Media"})
