@@ -8,7 +8,7 @@ from orchestration.assets.dbt import partnerlens_dbt
 from orchestration.assets.ground_truth import ground_truth_partner_effects
 from orchestration.assets.loads import load_assets
 from orchestration.assets.publish import published_marts
-from orchestration.checks import asset_checks
+from orchestration.defs.checks import asset_checks
 from orchestration.jobs import nightly_job
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule

@@ -35,7 +35,7 @@ def _run(dbt_vars: dict | None = None, full_refresh: bool = False) -> int:
     result = run_nightly(dbt_vars=dbt_vars, full_refresh=full_refresh)
     if warehouse_path().exists():
         print_run_summary(warehouse_path(), result)
-    from orchestration.checks.gx_glue import run_docs_dir
+    from orchestration.quality.gx_adapter import run_docs_dir
 
     docs = run_docs_dir(result.run_id) / "index.html"
     if docs.exists():

@@ -70,7 +70,7 @@ def deliver_touches(landing: Path, name: str, campaigns: list[str]) -> tuple[str
 
 
 def test_a_feed_that_fails_gate_2_leaves_every_published_mart_byte_for_byte_as_it_was(copied: Path) -> None:
-    from orchestration.checks.gx_glue import run_docs_dir
+    from orchestration.quality.gx_adapter import run_docs_dir
     from orchestration.warehouse.publish import PublishRefused, publish_candidate
     from orchestration.warehouse.versions import candidate_schema, served_schema
     from partnerlens.runner import failure_messages, run_nightly

@@ -32,22 +32,22 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> duckdb.DuckDBP
 
 
 def _suite_check(dataset: str, name: str):
-    from orchestration.checks.suites import load_suites
+    from orchestration.quality.suites import load_suites
 
     suite = load_suites()[dataset]
     return next(c for c in suite.checks if c.name == name)
 
 
 def _raw_scope(run_id: str, feed: str = "touchpoints"):
-    from orchestration.checks.batches import Scope
+    from orchestration.quality.batches import Scope
 
     contract = load_contracts()[feed]
     return Scope(run_id, "gate_1", f"raw.{feed}", "raw", feed, tuple(contract.key), contract.load_mode)
 
 
 def _evaluate(con, run_id: str, dataset: str, check_name: str, scope):
-    from orchestration.checks.gates import evaluate_check
-    from orchestration.checks.gx_glue import gx_run
+    from orchestration.quality.evaluation import evaluate_check
+    from orchestration.quality.gx_adapter import gx_run
 
     check = _suite_check(dataset, check_name)
     return evaluate_check(con, gx_run(run_id), check, scope, dg.AssetKey(dataset.split(".")))
@@ -71,7 +71,7 @@ def _log_delivery(con, run_id: str, source: str, rows: int, at: datetime, load_i
 
 
 def test_every_feed_and_core_mart_has_a_suite_whose_expectations_build_in_gx() -> None:
-    from orchestration.checks.suites import build_expectations, expand_expectations, load_suites
+    from orchestration.quality.suites import build_expectations, expand_expectations, load_suites
 
     suites = load_suites()
     for feed in load_contracts():
@@ -91,7 +91,7 @@ def test_every_feed_and_core_mart_has_a_suite_whose_expectations_build_in_gx() -
 
 
 def test_a_suite_typo_is_reported_with_file_and_check() -> None:
-    from orchestration.checks.suites import SuiteError, build_expectations, parse_suite
+    from orchestration.quality.suites import SuiteError, build_expectations, parse_suite
 
     suite = parse_suite(
         {
@@ -239,7 +239,7 @@ def _candidate(con, run_id: str) -> str:
 
 
 def test_gate_2_finds_pii_columns_email_values_and_duplicate_keys(warehouse) -> None:
-    from orchestration.checks.gates import candidate_scope
+    from orchestration.quality.plan import candidate_scope
 
     con = warehouse
     _candidate(con, "run-pii")
@@ -265,8 +265,9 @@ def test_gate_2_finds_pii_columns_email_values_and_duplicate_keys(warehouse) -> 
 
 
 def test_failed_gate_rows_make_publish_refuse_and_show_in_run_history(warehouse) -> None:
-    from orchestration.checks.gates import candidate_scope, record_outcomes
-    from orchestration.checks.gx_glue import gx_run, run_docs_dir, write_runs_index
+    from orchestration.quality.evaluation import record_outcomes
+    from orchestration.quality.gx_adapter import gx_run, run_docs_dir, write_runs_index
+    from orchestration.quality.plan import candidate_scope
     from orchestration.warehouse.publish import PublishRefused, publish_candidate
 
     con = warehouse

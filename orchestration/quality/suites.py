@@ -8,7 +8,7 @@ Layout::
 
 A suite file holds a list of *checks*. Each check becomes one blocking Dagster asset check on the dataset's asset and
 one row in ``audit.gate_results`` per run. A check names a *batch* (the rows GX looks at, built by SQL in the
-warehouse, see :mod:`orchestration.checks.batches`) and the GX expectations that batch must meet, written exactly as
+warehouse, see :mod:`orchestration.quality.batches`) and the GX expectations that batch must meet, written exactly as
 GX expectation configurations (``type`` + ``kwargs`` [+ ``meta``])::
 
     dataset: raw.touchpoints
@@ -22,8 +22,10 @@ GX expectation configurations (``type`` + ``kwargs`` [+ ``meta``])::
           - type: expect_column_values_to_be_between
             kwargs: {column: volume_ratio, min_value: 0.25}
 
-Suites are parsed and every expectation is built as a GX object when the code location loads, so a typo in a suite
-fails fast with the file and check named.
+Suites are parsed once, when the code location loads, and every check is planned then with its ``{key}`` /
+``{key_column}`` placeholders filled in for its dataset (:mod:`orchestration.quality.plan`), so a malformed suite fails
+fast with the file and check named. GX builds the expectations when a check runs (importing GX costs seconds);
+:func:`build_expectations` builds them all up front, with the same error naming the check.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def _parse_check(item: Any, where: str) -> CheckDef:
 
 def build_expectations(check: CheckDef, where: str = "") -> list[Any]:
     """The check's expectations as GX objects (raises SuiteError naming the check when GX refuses one)."""
-    from orchestration.checks.gx_glue import expectation_from_config
+    from orchestration.quality.gx_adapter import expectation_from_config
 
     built = []
     for config in check.expectations:

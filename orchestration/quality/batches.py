@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from orchestration.checks.suites import CheckDef
+from orchestration.quality.suites import CheckDef
 
 #: Offending rows fetched into a batch of offending rows (the exact count is computed in SQL).
 MAX_OFFENDING_ROWS = 1000

@@ -1,35 +1,32 @@
-"""The quality gates as blocking Dagster asset checks.
+"""Evaluating the gates: each planned check's batch built in the warehouse, validated with GX, recorded.
 
-Gate 1 runs after each load asset (``raw/<feed>``) with the checks of ``expectations/raw/<feed>.yml``; gate 2 runs on
-the run's candidate marts (``marts/<model>``) after dbt and before publish, with ``expectations/marts/_all_marts.yml``
-applied to every mart plus the mart's own suite. Every check:
+Every check of a gate (see :mod:`orchestration.quality.plan`):
 
-1. builds its batch in the warehouse (:mod:`orchestration.checks.batches`) and validates it with GX,
-2. writes one row to ``audit.gate_results`` (outcome, count and a JSON sample of offending rows, message),
-3. yields a Dagster ``AssetCheckResult`` (blocking when its severity is ``error``),
+1. builds its batch in the warehouse (:mod:`orchestration.quality.batches`) and validates it with GX
+   (:mod:`orchestration.quality.gx_adapter`),
+2. concludes passed, failed (a blocking check) or warned, with a count, a sample of offending rows and a message that
+   names the gate, the check and the dataset,
+3. writes one row to ``audit.gate_results``,
 
-and the run's GX data docs are rebuilt. When a blocking check fails the step fails with a message that names the
-gate, the check, the dataset and a sample of offending rows, so Dagster skips everything downstream; the publish step
-also refuses on its own if ``audit.gate_results`` holds a failed row for the run.
+and the run's GX data docs are rebuilt. The publish step refuses a run with a failed row in ``audit.gate_results``.
+Nothing here depends on Dagster: :mod:`orchestration.defs.checks` reports the outcomes as asset checks.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import duckdb
 
-from orchestration.checks.batches import Batch, Scope, build_batch
-from orchestration.checks.gx_glue import GxRun, gx_run, jsonable, write_runs_index
-from orchestration.checks.suites import CheckDef, Suite, expand_expectations
-from orchestration.resources import WarehouseResource
+from orchestration.quality.batches import Batch, Scope, build_batch
+from orchestration.quality.gx_adapter import GxRun, gx_run, jsonable, write_runs_index
+from orchestration.quality.plan import PlannedCheck, planned
+from orchestration.quality.suites import CheckDef
 from orchestration.warehouse.audit import ensure_audit
-from orchestration.warehouse.versions import candidate_schema
 
 #: Batch kinds whose frame depends only on the batch configuration (not on the check's expectations).
 SHARED_BATCH_KINDS = frozenset({"volume", "freshness", "pii_columns", "pii_values"})
@@ -45,7 +42,7 @@ class CheckOutcome:
     gate: str
     check_name: str
     dataset: str
-    asset_key: dg.AssetKey
+    reported_on: str  # the dataset whose asset reports the outcome
     severity: str
     outcome: str  # passed | failed | warned
     failed_count: int
@@ -64,23 +61,30 @@ class CheckOutcome:
         )
 
 
-def evaluate_check(
+def evaluate(
     con: duckdb.DuckDBPyConnection,
     run: GxRun,
-    check: CheckDef,
+    item: PlannedCheck,
     scope: Scope,
-    asset_key: dg.AssetKey,
-    skip_note: str | None = None,
     cache: dict[str, Batch] | None = None,
 ) -> CheckOutcome:
-    """Build the check's batch, validate it with GX and conclude.
+    """Build the planned check's batch for ``scope``, validate it with GX and conclude.
 
     Checks of one dataset that name the same aggregate batch (e.g. freshness and delivery_age) share it via `cache`.
     """
+    check, skip_note = item.check, item.skip_note
 
     def outcome(result: str, failed_count: int, message: str, **extra: Any) -> CheckOutcome:
         return CheckOutcome(
-            scope.gate, check.name, scope.dataset, asset_key, check.severity, result, failed_count, message, **extra
+            scope.gate,
+            check.name,
+            scope.dataset,
+            item.reported_on,
+            check.severity,
+            result,
+            failed_count,
+            message,
+            **extra,
         )
 
     failing = "failed" if check.blocking else "warned"
@@ -109,12 +113,11 @@ def evaluate_check(
             ],
         }
     }
-    expectations = expand_expectations(check.expectations, scope.key)
     id_columns = list(check.sample_columns) or ["source", "column_name", *scope.key]
     validation = run.validate(
         f"{scope.gate}.{scope.dataset}.{check.name}",
         batch.frame,
-        expectations,
+        list(item.expectations),
         meta,
         f"{scope.gate}.{scope.dataset}",
         id_columns=id_columns,
@@ -189,75 +192,41 @@ def record_outcomes(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[
     )
 
 
-def check_results(outcomes: list[CheckOutcome], docs: str) -> Iterator[dg.AssetCheckResult]:
-    for o in outcomes:
-        yield dg.AssetCheckResult(
-            asset_key=o.asset_key,
-            check_name=o.check_name,
-            passed=o.outcome == "passed",
-            severity=dg.AssetCheckSeverity.ERROR if o.severity == "error" else dg.AssetCheckSeverity.WARN,
-            description=o.message[:2000],
-            metadata={
-                "gate": o.gate,
-                "dataset": o.dataset,
-                "outcome": o.outcome,
-                "failed_count": o.failed_count,
-                "sample": dg.MetadataValue.json(o.sample) if o.sample else dg.MetadataValue.text("none"),
-                "gx_data_docs": dg.MetadataValue.path(docs),
-            },
-        )
+def evaluate_check(
+    con: duckdb.DuckDBPyConnection,
+    run: GxRun,
+    check: CheckDef,
+    scope: Scope,
+    reported_on: str,
+    skip_note: str | None = None,
+    cache: dict[str, Batch] | None = None,
+) -> CheckOutcome:
+    """One check of a suite on a scope, outside a plan (its expectations expanded for the scope's key)."""
+    item = planned(check, scope.gate, scope.dataset, scope.key, reported_on, scope.load_mode, skip_note)
+    return evaluate(con, run, item, scope, cache)
 
 
-def gate_failure(gate: str, outcomes: list[CheckOutcome], docs: str, extra: str = "") -> dg.Failure:
-    failed = [o for o in outcomes if o.blocks]
-    lines = [o.headline() for o in failed]
-    description = (
-        f"{gate.replace('_', ' ').capitalize()} failed ({len(failed)} blocking check(s)); nothing downstream runs and "
-        f"the published marts stay as they were.{extra}\n- " + "\n- ".join(lines) + f"\nGX data docs: {docs}"
-    )
-    return dg.Failure(
-        description=description,
-        metadata={
-            "failed_checks": [f"{o.dataset}:{o.check_name}" for o in failed],
-            "gx_data_docs": dg.MetadataValue.path(docs),
-        },
-    )
+@dataclass
+class GateRun:
+    """The outcomes of one gate in one run, and the run's data docs."""
+
+    gate: str
+    outcomes: list[CheckOutcome]
+    docs: Path
+
+    @property
+    def blocking(self) -> list[CheckOutcome]:
+        """The failed checks: they stop everything downstream."""
+        return [o for o in self.outcomes if o.blocks]
 
 
-def run_checks(
-    context: dg.AssetCheckExecutionContext,
-    warehouse: WarehouseResource,
-    gate: str,
-    work: list[tuple[Suite, CheckDef, Scope, dg.AssetKey, str | None]],
-    extra: str = "",
-) -> Iterator[dg.AssetCheckResult]:
-    """Evaluate, record and report a list of checks; raise a Failure naming every blocking check that failed."""
-    run = gx_run(context.run.run_id)
-    outcomes: list[CheckOutcome] = []
-    with warehouse.connect() as con:
-        ensure_audit(con)
-        cache: dict[str, Batch] = {}
-        for _suite, check, scope, asset_key, skip_note in work:
-            outcomes.append(evaluate_check(con, run, check, scope, asset_key, skip_note, cache))
-        record_outcomes(con, context.run.run_id, outcomes)
-        docs = str(run.build_docs())
-        write_runs_index(con)
-    for o in outcomes:
-        log = context.log.info if o.outcome == "passed" else context.log.error
-        log(f"{o.gate} {o.dataset} {o.check_name}: {o.outcome}: {o.message}")
-    yield from check_results(outcomes, docs)
-    if any(o.blocks for o in outcomes):
-        raise gate_failure(gate, outcomes, docs, extra)
-
-
-def candidate_scope(run_id: str, model: str, key: tuple[str, ...]) -> Scope:
-    return Scope(
-        run_id=run_id, gate="gate_2", dataset=f"marts.{model}", schema=candidate_schema(run_id), table=model, key=key
-    )
-
-
-def gate_1_specs(feed: str, suite: Suite, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(name=c.name, asset=asset_key, blocking=c.blocking, description=f"Gate 1: {c.description}")
-        for c in suite.checks
-    ]
+def run_gate(con: duckdb.DuckDBPyConnection, run_id: str, gate: str, plan: list[PlannedCheck]) -> GateRun:
+    """Evaluate and record every planned check of a gate for one run, then rebuild the run's data docs."""
+    run = gx_run(run_id)
+    ensure_audit(con)
+    cache: dict[str, Batch] = {}
+    outcomes = [evaluate(con, run, item, item.scope(run_id), cache) for item in plan]
+    record_outcomes(con, run_id, outcomes)
+    docs = run.build_docs()
+    write_runs_index(con)
+    return GateRun(gate, outcomes, docs)
