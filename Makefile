@@ -25,9 +25,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create the virtual environment and install everything
 
-demo: setup  ## generate demo feeds, run the nightly job on DuckDB, print a summary
-	@mkdir -p $(DAGSTER_HOME)
-	$(PY) -m partnerlens demo
+demo: setup  ## generate demo feeds, run the nightly job on DuckDB, print a summary (DEMO_ARGS=--verbose: every log)
+	$(PY) -m partnerlens demo $(DEMO_ARGS)
 
 browser:  ## install Debian's chromium for the browser tests
 	bash scripts/install_browser.sh
@@ -42,8 +41,8 @@ lint: setup  ## ruff on the Python code
 bench: setup  ## the benchmark at BENCH_TOUCHPOINTS scales (default 1M and 10M)
 	$(PY) -m partnerlens.bench $(BENCH_TOUCHPOINTS)
 
-dev: setup  ## the Dagster UI on the code location
-	@mkdir -p $(DAGSTER_HOME)
+dev: setup  ## the Dagster UI on the code location (it lists the runs of `make demo` and `partnerlens run` too)
+	@$(PY) -c 'from partnerlens.runner import ensure_dagster_home; ensure_dagster_home()'
 	$(VENV)/bin/dagster dev -m orchestration.definitions
 
 docs: setup  ## dbt docs (descriptions of every model and column)

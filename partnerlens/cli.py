@@ -1,4 +1,5 @@
-"""The `partnerlens` command: generate feeds, run the nightly job, the demo, restore a published version."""
+"""The `partnerlens` command: generate feeds, run the nightly job, the demo, restore a published version, write
+payout statements and scorecards."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.paths import landing_path
     from partnerlens.synthetic import generate
 
     summary = generate(
-        Path(args.out),
+        Path(args.out) if args.out else landing_path(),
         seed=args.seed,
         touchpoints=args.touchpoints,
         partners=args.partners,
@@ -139,48 +141,156 @@ def _cmd_scorecards(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="partnerlens", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, saying why an abbreviated option is refused (argparse would otherwise take `--touchpoint`
+    for `--touchpoints`, or for whichever option it is the start of)."""
 
-    gen = sub.add_parser("generate", help="write a synthetic partner ecosystem into a landing folder")
-    gen.add_argument("--out", default=os.environ.get("PARTNERLENS_LANDING", "landing"))
-    gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--touchpoints", type=int, default=200_000)
-    gen.add_argument("--partners", type=int, default=50)
-    gen.add_argument("--days", type=int, default=180)
-    gen.add_argument("--end-date", help="last simulated day (default: yesterday, UTC)")
-    gen.add_argument("--since", help="write only an incremental delivery of events on or after this date")
-    gen.add_argument("--dirty-share", type=float, default=0.01)
-    gen.add_argument("--formats", choices=["mixed", "csv"], default="mixed")
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments"):
+            message += " (options are never abbreviated: `--help` lists their full names)"
+        super().error(message)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help shows its default: argparse's "(default: ...)", except for an option whose default is
+    None, whose help says itself what happens when it is left out (e.g. "default: the last closed month")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _env_default(variable: str, fallback: str) -> str:
+    """How an option that stands beside an environment variable defaults, as its help says it."""
+    value = os.environ.get(variable)
+    if value:
+        return f"${variable}, now {value}"
+    return f"${variable} if set, else {fallback} in the project directory"
+
+
+def add_location_options(parser: argparse.ArgumentParser, landing: bool = True) -> None:
+    """--warehouse (and --landing): the same settings as PARTNERLENS_WAREHOUSE and PARTNERLENS_LANDING."""
+    from orchestration.paths import DEFAULT_LANDING, DEFAULT_WAREHOUSE
+
+    parser.add_argument(
+        "--warehouse",
+        metavar="FILE",
+        help="the DuckDB warehouse file; default: " + _env_default("PARTNERLENS_WAREHOUSE", DEFAULT_WAREHOUSE),
+    )
+    if landing:
+        parser.add_argument(
+            "--landing",
+            metavar="DIR",
+            help="the folder feeds land in; default: " + _env_default("PARTNERLENS_LANDING", DEFAULT_LANDING),
+        )
+
+
+def apply_location_options(args: argparse.Namespace) -> None:
+    """Hand --warehouse / --landing on as the environment variables every part of Partnerlens reads (dbt too).
+
+    A relative path on the command line is taken from the current directory; set before anything reads them.
+    """
+    for option, variable in (("warehouse", "PARTNERLENS_WAREHOUSE"), ("landing", "PARTNERLENS_LANDING")):
+        value = getattr(args, option, None)
+        if value:
+            os.environ[variable] = str(Path(value).expanduser().resolve())
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vars",
+        metavar="YAML",
+        help="dbt vars as a YAML/JSON mapping, e.g. '{attribution_lookback_days: 14}'; default: none, every var "
+        "keeps the default documented in dbt_project.yml",
+    )
+    add_location_options(parser)
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print Dagster's debug log, dbt's own output and Great Expectations' progress bars as the run goes",
+    )
+
+
+RUN_EPILOG = (
+    "The run is recorded in the Dagster instance at $DAGSTER_HOME (default: .dagster_home in the project "
+    "directory), the one `make dev` opens in the Dagster UI."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `partnerlens` parser: no subcommand or option may be abbreviated, and every option shows its default."""
+    parser = Parser(prog="partnerlens", description=__doc__, allow_abbrev=False)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, **kwargs: object) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=summary, description=summary, formatter_class=HelpFormatter, allow_abbrev=False, **kwargs
+        )
+
+    gen = command("generate", "write a synthetic partner ecosystem into a landing folder")
+    gen.add_argument(
+        "--out",
+        metavar="DIR",
+        help="landing folder to write into; default: the one `run` loads, "
+        + _env_default("PARTNERLENS_LANDING", "landing"),
+    )
+    gen.add_argument("--seed", type=int, default=7, help="random seed: the same arguments write the same files")
+    gen.add_argument("--touchpoints", type=int, default=200_000, help="about how many partner touchpoints to write")
+    gen.add_argument("--partners", type=int, default=50, help="how many partners the ecosystem has")
+    gen.add_argument("--days", type=int, default=180, help="how many days of activity, ending at --end-date")
+    gen.add_argument("--end-date", metavar="YYYY-MM-DD", help="last simulated day; default: yesterday (UTC)")
+    gen.add_argument(
+        "--since",
+        metavar="YYYY-MM-DD",
+        help="write only an incremental delivery of the events on or after this day; default: a full delivery",
+    )
+    gen.add_argument(
+        "--dirty-share", type=float, default=0.01, help="share of event rows given one defect the loader must catch"
+    )
+    gen.add_argument(
+        "--formats",
+        choices=["mixed", "csv"],
+        default="mixed",
+        help="file formats of the partner feeds: CSV, JSON Lines and Parquet mixed, or CSV only",
+    )
     gen.set_defaults(func=_cmd_generate)
 
-    run = sub.add_parser("run", help="run the nightly job once, in process")
-    run.add_argument("--vars", help="dbt vars as YAML/JSON, e.g. '{attribution_lookback_days: 14}'")
-    run.add_argument("--full-refresh", action="store_true")
+    run = command("run", "run the nightly job once, in this process", epilog=RUN_EPILOG)
+    _add_run_options(run)
+    run.add_argument(
+        "--full-refresh", action="store_true", help="rebuild dbt's incremental models from scratch (dbt --full-refresh)"
+    )
     run.set_defaults(func=_cmd_run)
 
-    demo = sub.add_parser("demo", help="generate demo feeds (if none landed yet) and run the nightly job")
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--touchpoints", type=int, default=200_000)
-    demo.add_argument("--partners", type=int, default=50)
-    demo.add_argument("--vars", help="dbt vars as YAML/JSON")
+    demo = command("demo", "generate demo feeds (when none have landed yet) and run the nightly job", epilog=RUN_EPILOG)
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the generated demo feeds")
+    demo.add_argument("--touchpoints", type=int, default=200_000, help="about how many touchpoints to generate")
+    demo.add_argument("--partners", type=int, default=50, help="how many partners to generate")
+    _add_run_options(demo)
     demo.set_defaults(func=_cmd_demo)
 
-    restore = sub.add_parser("restore", help="serve the previously published marts again")
-    restore.add_argument("--version", help="a specific versioned schema (marts_build_...) to serve")
+    restore = command("restore", "serve the previously published marts again")
+    restore.add_argument(
+        "--version",
+        metavar="SCHEMA",
+        help="a versioned schema (marts_build_...) to serve; default: the version served before the current one",
+    )
+    add_location_options(restore, landing=False)
     restore.set_defaults(func=_cmd_restore)
 
-    statements = sub.add_parser("statements", help="write payout statements (CSV per partner and month)")
-    statements.add_argument("--out", default="statements")
-    statements.add_argument("--month", help="YYYY-MM (default: the last closed month)")
-    statements.add_argument("--partner", help="one partner id (default: all)")
+    statements = command("statements", "write payout statements (CSV per partner and month)")
+    statements.add_argument("--out", default="statements", metavar="DIR", help="folder to write the statements into")
+    statements.add_argument("--month", metavar="YYYY-MM", help="the payout month; default: the last closed month")
+    statements.add_argument("--partner", metavar="ID", help="one partner id; default: every partner")
+    add_location_options(statements, landing=False)
     statements.set_defaults(func=_cmd_statements)
 
     scorecards = sub.add_parser(
         "scorecards",
         help="write a self-contained HTML scorecard per partner and the internal joint-program dashboard",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        allow_abbrev=False,
     )
     scorecards.add_argument(
         "--out", default="scorecards", help="folder to write index.html and partners/<partner_id>.html into"
@@ -191,8 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the DuckDB warehouse whose served `marts` schema is read (environment: PARTNERLENS_WAREHOUSE)",
     )
     scorecards.set_defaults(func=_cmd_scorecards)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    apply_location_options(args)
     return args.func(args)
 
 
