@@ -122,15 +122,17 @@ def _cmd_statements(args: argparse.Namespace) -> int:
 def _cmd_scorecards(args: argparse.Namespace) -> int:
     import duckdb
 
-    from partnerlens.scorecards import MartsNotServed, write_scorecards
+    from orchestration.paths import warehouse_path
+    from partnerlens.scorecards import MartsNotServed, default_out_dir, write_scorecards
 
-    warehouse = Path(args.warehouse)
+    warehouse = warehouse_path()
     if not warehouse.exists():
         print(f"No warehouse at {warehouse}: run the nightly job (`partnerlens run`) first.", file=sys.stderr)
         return 1
+    out = Path(args.out) if args.out else default_out_dir(warehouse)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        written = write_scorecards(con, Path(args.out))
+        written = write_scorecards(con, out)
     except MartsNotServed as error:
         print(f"{warehouse}: {error}.", file=sys.stderr)
         return 1
@@ -286,20 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_location_options(statements, landing=False)
     statements.set_defaults(func=_cmd_statements)
 
-    scorecards = sub.add_parser(
-        "scorecards",
-        help="write a self-contained HTML scorecard per partner and the internal joint-program dashboard",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        allow_abbrev=False,
+    scorecards = command(
+        "scorecards", "write a self-contained HTML scorecard per partner and the internal joint-program dashboard"
     )
     scorecards.add_argument(
-        "--out", default="scorecards", help="folder to write index.html and partners/<partner_id>.html into"
+        "--out",
+        metavar="DIR",
+        help="folder to write index.html and partners/<partner_id>.html into; default: $PARTNERLENS_SCORECARDS if "
+        "set, else scorecards/ beside the warehouse file",
     )
-    scorecards.add_argument(
-        "--warehouse",
-        default=os.environ.get("PARTNERLENS_WAREHOUSE", "warehouse/partnerlens.duckdb"),
-        help="the DuckDB warehouse whose served `marts` schema is read (environment: PARTNERLENS_WAREHOUSE)",
-    )
+    add_location_options(scorecards, landing=False)
     scorecards.set_defaults(func=_cmd_scorecards)
     return parser
 

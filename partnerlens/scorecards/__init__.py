@@ -5,7 +5,7 @@ opted-out customer) and `index.html`, the dashboard across all partners. Modules
 charts (Altair), narrative (generated sentences), html (the page shell), pages (the two kinds of page), build.
 """
 
-from partnerlens.scorecards.build import ScorecardLeak, ScorecardSet, write_scorecards
+from partnerlens.scorecards.build import ScorecardLeak, ScorecardSet, default_out_dir, write_scorecards
 from partnerlens.scorecards.data import MartsNotServed
 
-__all__ = ["MartsNotServed", "ScorecardLeak", "ScorecardSet", "write_scorecards"]
+__all__ = ["MartsNotServed", "ScorecardLeak", "ScorecardSet", "default_out_dir", "write_scorecards"]

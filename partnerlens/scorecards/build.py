@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,12 @@ import duckdb
 
 from partnerlens.scorecards import data, pages
 from partnerlens.scorecards.charts import Chart
+
+
+def default_out_dir(warehouse: Path) -> Path:
+    """Where scorecards go unless told otherwise: PARTNERLENS_SCORECARDS, else scorecards/ beside the warehouse."""
+    configured = os.environ.get("PARTNERLENS_SCORECARDS")
+    return Path(configured).expanduser() if configured else Path(warehouse).parent / "scorecards"
 
 
 class ScorecardLeak(RuntimeError):
