@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import partnerlens_dbt
-from orchestration.assets.ground_truth import ground_truth_partner_effects
-from orchestration.assets.loads import load_assets
-from orchestration.assets.publish import published_marts
 from orchestration.defs.checks import asset_checks
-from orchestration.jobs import nightly_job
-from orchestration.resources import build_resources
-from orchestration.schedules import nightly_schedule
-from orchestration.sensors import landing_sensor
+from orchestration.defs.dbt import partnerlens_dbt
+from orchestration.defs.ground_truth import ground_truth_partner_effects
+from orchestration.defs.jobs import nightly_job
+from orchestration.defs.loads import load_assets
+from orchestration.defs.publish import published_marts
+from orchestration.defs.resources import build_resources
+from orchestration.defs.schedules import nightly_schedule
+from orchestration.defs.sensors import landing_sensor
 
 defs = dg.Definitions(
     assets=[*load_assets, ground_truth_partner_effects, partnerlens_dbt, published_marts],

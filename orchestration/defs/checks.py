@@ -18,12 +18,12 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.feeds.contracts import FeedContract, load_contracts
 from orchestration.project import mart_models, mart_primary_keys
 from orchestration.quality.evaluation import CheckOutcome, GateRun, run_gate
 from orchestration.quality.plan import PlannedCheck, gate_1_plan, gate_2_plan
 from orchestration.quality.suites import Suite, load_suites
-from orchestration.resources import RunLockResource, WarehouseResource
 from orchestration.warehouse.versions import candidate_schema
 
 

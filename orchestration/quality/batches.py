@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.quality.suites import CheckDef
+from orchestration.warehouse.sql import ident, lit, scalar
 
 #: Offending rows fetched into a batch of offending rows (the exact count is computed in SQL).
 MAX_OFFENDING_ROWS = 1000
@@ -84,9 +85,9 @@ def this_run_loads_sql(scope: Scope) -> str:
     """The load ids of this run's loaded files of the scope's feed."""
     return (
         "select load_id from audit.load_log where run_id = "
-        + _lit(scope.run_id)
+        + lit(scope.run_id)
         + " and feed = "
-        + _lit(scope.table)
+        + lit(scope.table)
         + " and status = 'loaded'"
     )
 
@@ -97,12 +98,10 @@ def new_rows(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> B
     wanted = [c for c in _referenced_columns(check) if c not in derived]
     columns = list(dict.fromkeys([*wanted, *(c for c in check.sample_columns if c not in derived)]))
     where = f"_load_id in ({this_run_loads_sql(scope)})"
-    total = _scalar(con, f"select count(*) from {scope.relation} where {where}")
+    total = scalar(con, f"select count(*) from {scope.relation} where {where}")
     if total == 0:
         return Batch(None, skip=f"no rows were loaded into {scope.dataset} by this run")
-    select = ", ".join(
-        [*(_ident(c) for c in columns), *(f"{expr} as {_ident(name)}" for name, expr in derived.items())]
-    )
+    select = ", ".join([*(ident(c) for c in columns), *(f"{expr} as {ident(name)}" for name, expr in derived.items())])
     source = scope.relation
     note = f"{total:,} new rows"
     if total > max_rows:
@@ -122,14 +121,14 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope
     if not key:
         return Batch(None, skip=f"{scope.dataset} declares no key")
     show = list(dict.fromkeys([*key, *check.sample_columns]))
-    keys = ", ".join(_ident(k) for k in key)
-    t_keys = ", ".join(f"t.{_ident(k)}" for k in key)
-    any_null = " or ".join(f"t.{_ident(k)} is null" for k in key)
+    keys = ", ".join(ident(k) for k in key)
+    t_keys = ", ".join(f"t.{ident(k)}" for k in key)
+    any_null = " or ".join(f"t.{ident(k)} is null" for k in key)
     group = list(key)
     if scope.gate == "gate_1":
         show = list(dict.fromkeys([*show, "_source_file", "_row_number"]))
         mine = f"t._load_id in ({this_run_loads_sql(scope)})"
-        rows_in_scope = _scalar(con, f"select count(*) from {scope.relation} as t where {mine}")
+        rows_in_scope = scalar(con, f"select count(*) from {scope.relation} as t where {mine}")
         if rows_in_scope == 0:
             return Batch(None, skip=f"no rows were loaded into {scope.dataset} by this run")
         if scope.load_mode == "snapshot":
@@ -146,27 +145,27 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope
         note = f"keys of {rows_in_scope:,} new rows"
         null_filter = f"{mine} and ({any_null})"
     else:
-        rows_in_scope = _scalar(con, f"select count(*) from {scope.relation}")
+        rows_in_scope = scalar(con, f"select count(*) from {scope.relation}")
         scope_filter = "true"
         hashes = f"select hash({t_keys}) as h from {scope.relation} as t group by h having count(*) > 1"
         note = f"keys of {rows_in_scope:,} rows"
         null_filter = any_null
-    hashed_key = f"hash({', '.join(f't.{_ident(k)}' for k in group)})"
+    hashed_key = f"hash({', '.join(f't.{ident(k)}' for k in group)})"
     con.execute(f"create or replace temp table _gate_repeated_hashes as {hashes}")
     parts = [f"select t.* from {scope.relation} as t where {null_filter}"]
-    if _scalar(con, "select count(*) from _gate_repeated_hashes"):
+    if scalar(con, "select count(*) from _gate_repeated_hashes"):
         candidates = f"""select t.* from {scope.relation} as t
                          where {scope_filter} and {hashed_key} in (select h from _gate_repeated_hashes)"""
         parts.append(
             f"""select c.* exclude (_n) from (
-                    select t.*, count(*) over (partition by {", ".join(f"t.{_ident(k)}" for k in group)}) as _n
+                    select t.*, count(*) over (partition by {", ".join(f"t.{ident(k)}" for k in group)}) as _n
                     from ({candidates}) as t
                 ) as c where c._n > 1"""
         )
     offending = " union all ".join(parts)
     con.execute(f"create or replace temp table _gate_offending as {offending}")
-    count = _scalar(con, "select count(*) from _gate_offending")
-    cols = ", ".join(_ident(c) for c in show)
+    count = scalar(con, "select count(*) from _gate_offending")
+    cols = ", ".join(ident(c) for c in show)
     frame = con.execute(
         f"select {cols} from _gate_offending order by {keys} nulls first limit {MAX_OFFENDING_ROWS}"
     ).df()
@@ -179,7 +178,7 @@ def volume(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Bat
     history_runs = int(check.batch.get("history_runs", 7))
     min_history = int(check.batch.get("min_history_runs", 3))
     min_median = float(check.batch.get("min_median_rows", 0))
-    run, feed = _lit(scope.run_id), _lit(scope.table)
+    run, feed = lit(scope.run_id), lit(scope.table)
     sql = f"""
         with deliveries as (
             select run_id, source, sum(rows_loaded) as rows_loaded, min(started_at) as delivered_at
@@ -238,7 +237,7 @@ def volume(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Bat
 
 def freshness(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
     """Per source: how far its newest event lags the feed's newest, and how far it may lag given its usual rate."""
-    event = f"cast({_ident(str(check.batch['event_time_column']))} as timestamptz)"
+    event = f"cast({ident(str(check.batch['event_time_column']))} as timestamptz)"
     min_lag = float(check.batch.get("min_lag_hours", 72))
     gap_factor = float(check.batch.get("gap_factor", 7))
     window = int(check.batch.get("rate_window_days", 30))
@@ -306,7 +305,7 @@ def pii_columns(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -
 
 def pii_values(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
     """Per varchar column: values that look like an email address, with a masked example and the row it is in."""
-    pattern = _lit(str(check.batch.get("pattern", EMAIL_PATTERN)))
+    pattern = lit(str(check.batch.get("pattern", EMAIL_PATTERN)))
     columns = [
         r[0]
         for r in con.execute(
@@ -315,7 +314,7 @@ def pii_values(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) ->
             [scope.schema, scope.table],
         ).fetchall()
     ]
-    rows_in_scope = _scalar(con, f"select count(*) from {scope.relation}")
+    rows_in_scope = scalar(con, f"select count(*) from {scope.relation}")
     frame = pd.DataFrame(
         {"column_name": pd.Series([], dtype=object), "email_like_values": pd.Series([], dtype="int64")}
     )
@@ -327,7 +326,7 @@ def pii_values(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) ->
     at_signs = (
         con.execute(
             "select "
-            + ", ".join(f"count(*) filter (where contains({_ident(c)}, '@'))" for c in columns)
+            + ", ".join(f"count(*) filter (where contains({ident(c)}, '@'))" for c in columns)
             + f" from {scope.relation}"
         ).fetchone()
         or ()
@@ -336,7 +335,7 @@ def pii_values(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) ->
     for column, with_at in zip(columns, at_signs, strict=True):
         record = {"column_name": column, "email_like_values": 0, "example": None, "example_row": None}
         if with_at:
-            c = _ident(column)
+            c = ident(column)
             count, example, key = con.execute(
                 f"""select count(*), min({c}), arg_min({key_expr}, {c})
                     from {scope.relation} where contains({c}, '@') and regexp_matches({c}, {pattern})"""
@@ -401,17 +400,17 @@ def _referenced_columns(check: CheckDef) -> list[str]:
 
 def _key_text(key: tuple[str, ...]) -> str:
     """A readable key value: ``touchpoint_id=P001:E1`` (or several ``col=value`` joined with ``, ``)."""
-    return " || ', ' || ".join(f"'{k}=' || coalesce(cast({_ident(k)} as varchar), 'null')" for k in key)
+    return " || ', ' || ".join(f"'{k}=' || coalesce(cast({ident(k)} as varchar), 'null')" for k in key)
 
 
 def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
-        _scalar(
+        scalar(
             con,
             "select count(*) from information_schema.tables where table_schema = "
-            + _lit(schema)
+            + lit(schema)
             + " and table_name = "
-            + _lit(table),
+            + lit(table),
         )
     )
 
@@ -425,16 +424,3 @@ def _fill(sql: str, scope: Scope) -> str:
     ):
         sql = sql.replace(token, value)
     return sql
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orchestration.sensors import landed_files, new_files
+from orchestration.defs.sensors import landed_files, new_files
 
 
 def _touch(path: Path, mtime: float) -> None:

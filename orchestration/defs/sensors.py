@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.jobs import nightly_job
+from orchestration.defs.jobs import nightly_job
 from orchestration.paths import landing_path
 
 

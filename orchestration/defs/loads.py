@@ -4,9 +4,9 @@
 
 import dagster as dg
 
+from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.feeds.contracts import FeedContract, load_contracts
 from orchestration.feeds.loader import ensure_warehouse, load_feed
-from orchestration.resources import RunLockResource, WarehouseResource
 
 LOAD_GROUP = "load"
 

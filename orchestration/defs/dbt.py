@@ -10,8 +10,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.project import dbt_project, layer
-from orchestration.resources import RunLockResource, WarehouseResource
 from orchestration.warehouse.versions import candidate_schema
 
 #: What the nightly build leaves out: dbt unit tests and the macro tests (tagged macro_test) check the project's own

@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from orchestration.jobs import nightly_job
+from orchestration.defs.jobs import nightly_job
 
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_0200",

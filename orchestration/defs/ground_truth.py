@@ -4,8 +4,8 @@
 
 import dagster as dg
 
+from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.feeds.ground_truth import TABLE, ground_truth_path, load_ground_truth
-from orchestration.resources import RunLockResource, WarehouseResource
 
 
 @dg.asset(

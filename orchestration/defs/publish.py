@@ -4,8 +4,8 @@
 
 import dagster as dg
 
+from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.project import MARTS, ledger_models, mart_models, published_models
-from orchestration.resources import RunLockResource, WarehouseResource
 from orchestration.warehouse.publish import PublishRefused, publish_candidate
 from orchestration.warehouse.versions import drop_stale_candidates
 
