@@ -12,10 +12,11 @@ from orchestration.defs.loads import load_assets
 from orchestration.defs.publish import published_marts
 from orchestration.defs.resources import build_resources
 from orchestration.defs.schedules import nightly_schedule
+from orchestration.defs.scorecards import scorecards
 from orchestration.defs.sensors import landing_sensor
 
 defs = dg.Definitions(
-    assets=[*load_assets, ground_truth_partner_effects, partnerlens_dbt, published_marts],
+    assets=[*load_assets, ground_truth_partner_effects, partnerlens_dbt, published_marts, scorecards],
     asset_checks=asset_checks,
     jobs=[nightly_job],
     schedules=[nightly_schedule],

@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         metavar="DIR",
         help="folder to write index.html and partners/<partner_id>.html into; default: $PARTNERLENS_SCORECARDS if "
-        "set, else scorecards/ beside the warehouse file",
+        "set, else scorecards/ beside the warehouse file (where the nightly job writes them)",
     )
     add_location_options(scorecards, landing=False)
     scorecards.set_defaults(func=_cmd_scorecards)

@@ -8,5 +8,5 @@ nightly_job = dg.define_asset_job(
     name="nightly",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    description="Load landed feeds, gate 1, dbt build of the candidate marts, gate 2, publish.",
+    description="Load landed feeds, gate 1, dbt build of the candidate marts, gate 2, publish, scorecards.",
 )

@@ -298,3 +298,14 @@ def test_a_campaign_named_after_another_partner_is_shown_by_id_and_a_leak_stops_
     check_isolation(f"<html><head>{library}</head><body>P001 Northwind</body></html>", partner, {"P002": "Acme Media"})
     with pytest.raises(ScorecardLeak, match="Acme Media"):
         check_isolation(f"<html>{library}<body>P001 and Acme Media</body></html>", partner, {"P002": "Acme Media"})
+
+
+def test_the_nightly_run_writes_the_same_pages_after_publish(built_warehouse, scorecards: Path) -> None:
+    """The share/scorecards asset ran in the session's nightly job, beside the warehouse, reading what the command
+    reads: the same files, byte for byte."""
+    nightly = built_warehouse.warehouse.parent / "scorecards"
+    written = sorted(path.relative_to(nightly) for path in nightly.rglob("*.html"))
+    assert written == sorted(path.relative_to(scorecards) for path in scorecards.rglob("*.html"))
+    assert len(written) == len(_partners(built_warehouse)) + 1
+    for relative in written:
+        assert (nightly / relative).read_bytes() == (scorecards / relative).read_bytes(), relative
