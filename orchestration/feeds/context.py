@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from orchestration.feeds.contracts import FeedContract
+from orchestration.feeds.files import shown_name
 
 #: The status of a file in ``audit.load_log``.
 STATUS_LOADED = "loaded"
@@ -94,6 +95,9 @@ class Stage:
     file_columns: list[str] | None
     extra_columns: list[str]
     problem: tuple[str, str, str | None] | None = None  # (rule, message, column_name) of a file-level problem
+    #: Per contract column, SQL that names what a value is when it is no single value of the column's type (a JSON
+    #: object or array, a Parquet list), else NULL; such a value fails the column's ``type`` rule.
+    shapes: dict[str, str] = field(default_factory=dict)
     empty_is_rejected: bool = False  # no row at all means an empty file (JSON Lines has no header to load)
 
 
@@ -112,6 +116,11 @@ class LoadContext:
     file_bytes: int = 0
     physical_lines: int = 0
     temp_tables: list[str] = field(default_factory=list)
+
+    @property
+    def shown(self) -> str:
+        """The file's relative path as messages show it (control characters escaped); ``rel`` is stored as it is."""
+        return shown_name(self.rel)
 
     def temp(self, name: str) -> str:
         """A unique temp table name for this load (dropped before commit)."""

@@ -11,21 +11,29 @@ Feed keys
 ``source_kind``     who may deliver the feed: ``internal`` (only ``landing/internal/``), ``partner`` (only partner
                     folders ``landing/<partner_id>/``) or ``any``.
 ``load_mode``       ``append``: event data (touchpoints, conversions, costs). A key may be loaded only once, ever: a
-                    key already present in ``raw.<feed>`` is rejected as ``duplicate_key``.
+                    key already present in ``raw.<feed>`` is rejected as ``duplicate_key`` when the row is the same
+                    in every column (a replay) and as ``conflicting_duplicate`` when it is not (the reason shows both
+                    versions).
                     ``snapshot``: master data and deals that change (partners, agreements, campaigns, ...). Each
                     delivery is a full or partial snapshot; a key may reappear in a later file as a new version, so
                     the key is unique within one file only. Downstream models pick the latest version.
 ``key``             list of columns that identify a row (each must be a required column). Within one file the first
-                    occurrence of a key wins; later ones are rejected as ``duplicate_key``.
+                    occurrence of a key wins; later ones are rejected as ``duplicate_key`` (the same row again) or
+                    ``conflicting_duplicate`` (another version of it). Keys compare trimmed values (``' x '`` is
+                    ``'x'``).
 ``require_one_of``  optional list of columns of which at least one must be non-null (rule ``require_one_of``).
 ``columns``         list of column contracts (below), in the order they are validated and stored.
 
 Column keys
 -----------
 ``name``            column name (lower-case identifier, not starting with ``_``, which is reserved for lineage).
-``type``            ``varchar``, ``integer`` (BIGINT), ``decimal`` (DECIMAL(18,4)), ``double``, ``date``,
-                    ``timestamptz`` (the value must carry an offset or ``Z``) or ``boolean``.
-``required``        the value must be present (empty strings count as missing). Default false.
+``type``            ``varchar``, ``integer`` (BIGINT), ``decimal`` (DECIMAL(18,4): at most 14 digits before the point,
+                    a larger number is out of range), ``double``, ``date``, ``timestamptz`` (the value must carry an
+                    offset or ``Z``, and the offset must exist: -12:00 to +14:00, whole hours or :15/:30/:45; at most
+                    microsecond precision) or ``boolean``. Every value is trimmed of surrounding blanks first (see
+                    :data:`orchestration.feeds.rules.BLANKS`); a JSON object or array, a JSON boolean outside a boolean
+                    column and a Parquet list/struct/map are no values of any type.
+``required``        the value must be present (empty and blank-only values count as missing). Default false.
 ``allowed``         list of allowed values (compared as text).
 ``pattern``         regular expression the value must match (RE2 syntax; anchor it with ``^...$``).
 ``min``/``max``     inclusive numeric bounds (numeric types only).

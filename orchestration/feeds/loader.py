@@ -14,31 +14,49 @@ in one transaction:
    ``audit.rejected_rows`` with the file-level rule, so nothing is lost.
 4. One SQL pass types every column (``try_cast`` behind strict format checks) and finds the first failing rule of each
    row, in column order (per column: required, type, allowed_values, pattern, min/negative_when, max, not_in_future,
-   after, source_mismatch, unknown_reference), then require_one_of; then duplicate keys (within the file the first
-   occurrence wins; for ``load_mode: append`` a key already in ``raw.<feed>`` is a duplicate too).
+   after, source_mismatch, unknown_reference), then require_one_of; then repeated keys (within the file the first
+   occurrence wins; for ``load_mode: append`` a key already in ``raw.<feed>`` is a repeat too): a repeat equal to the
+   earlier version in every column is a replay (``duplicate_key``), one that differs is a ``conflicting_duplicate``
+   whose reason shows both versions of each column that differs.
 5. Valid rows go to ``raw.<feed>`` with lineage columns, invalid rows to ``audit.rejected_rows`` with a reason naming
    file, row and rule, and one row to ``audit.load_log``. ``rows_loaded + rows_rejected == rows_in_file`` is checked
    before COMMIT; any error rolls the whole file back.
 
 Row numbers (``_row_number`` / ``row_number``) are 1-based data row numbers, header excluded: for CSV the record number
-as DuckDB's reader counts lines (a blank line takes a number but is not a row), for JSON Lines the line number, for
-Parquet the row's position in the file. DuckDB reports line numbers only for rejected CSV lines, so the number of a
-valid row is derived set-based: rows keep file order (``preserve_insertion_order``) and the k-th valid row's number is
-k plus the number of rejected or blank lines before it (an ASOF join). Lines are counted while the checksum is
-computed; only a CSV file with more lines than records is searched for blank lines (a blank line inside a multi-line
-quoted value is miscounted as one, shifting later numbers by one). Rows of a file are not stored in file order in
-``raw.<feed>``: order by ``_row_number``.
+as DuckDB's reader counts lines (a blank line takes a number but is not a row; a value spanning lines, blank ones
+included, is one record), for JSON Lines the line number, for Parquet the row's position in the file. DuckDB reports
+line numbers only for rejected CSV lines, so the number of a valid row is derived set-based: rows keep file order
+(``preserve_insertion_order``) and the k-th valid row's number is k plus the number of rejected or blank lines before
+it (an ASOF join). Lines are counted while the checksum is computed; only a CSV file with more lines than records is
+searched for blank lines, outside quoted values. Rows of a file are not stored in file order in ``raw.<feed>``: order
+by ``_row_number``.
 
-Values: empty strings are null; varchar values are stored as delivered (typed values may carry surrounding blanks).
-Integers must be plain digits, decimals and doubles plain decimal or scientific notation (decimals are stored as
-DECIMAL(18,4), extra fractional digits are rounded), dates ``YYYY-MM-DD``, timestamps ISO 8601 with an offset or ``Z``
-(a timestamp without offset is a ``type`` failure), booleans true/false/t/f/yes/no/y/n/1/0. ``not_in_future`` allows 5
-minutes of clock skew for timestamps; a date is in the future when it is after today's date in every time zone (UTC+14).
+Values: every value is trimmed of surrounding blanks (ASCII whitespace, the Unicode space separators such as the
+no-break space, the zero-width space and the byte order mark: :data:`~orchestration.feeds.rules.BLANKS`) before any
+rule, and a value that is empty or only blanks is null, i.e. missing: ``' x '`` is the key ``'x'``, ``'   '`` no key at
+all. Blanks inside a value are kept; ``_extra_columns`` keeps extra columns as delivered. Integers must be plain digits,
+decimals and doubles plain decimal or scientific notation within their type's range (decimals are stored as
+DECIMAL(18,4), so at most 14 digits before the point, and extra fractional digits are rounded; a larger number is
+"out of range"), dates ``YYYY-MM-DD``, timestamps ISO 8601 with an offset or ``Z`` (a timestamp without offset is a
+``type`` failure) that exists: -12:00 to +14:00, in whole hours or at :15, :30 and :45 (``+99:99`` or ``+23:59`` is a
+``type`` failure, not a shift by days). Times are kept to the microsecond: more fractional digits are accepted only when
+they are zeros, never truncated. Booleans are true/false/t/f/yes/no/y/n/1/0. A JSON object or array is never a value,
+nor a JSON boolean except in a boolean column, and a Parquet list, struct or map column holds no single values: each
+is a ``type`` failure naming what it is (``'[]'`` is no identifier). A JSON record that repeats a key is a
+``malformed_record`` (JSON keeps one of the values, and nobody can tell which was meant). ``not_in_future`` allows 5
+minutes of clock skew for timestamps; a date is in the future when it is after today's date in every time zone
+(UTC+14).
 
 A whole file is rejected without rows (``rows_in_file`` 0, nothing in ``audit.rejected_rows``) when it cannot be read as
 rows at all: an empty file (0 bytes, no header line, or a JSON Lines file without a non-blank line; message
-``empty file``), an unsupported extension or a file DuckDB's reader cannot parse (e.g. a corrupt Parquet file or a CSV
-file that mixes line endings; the message names the file and the rule ``file_format``).
+``empty file``), an unsupported extension, a compressed file or archive named as text (``file_format: the file is
+gzip-compressed, not CSV text``) or a file DuckDB's reader cannot parse (e.g. a corrupt Parquet file or a CSV file
+that mixes line endings; the message names the file and the rule ``file_format``). An entry of a feed folder that is
+not a regular file inside the landing folder is rejected by name and never opened: ``outside_landing`` (a link that
+leads out of the landing folder: nothing of its target is read or repeated) and ``not_a_file`` (a folder, even one
+named ``x.csv``, a broken link, a pipe or a device). Having no checksum, such an entry is rejected again on every run
+until it is removed. A landing folder that does not exist fails the load (:class:`LoadError`). Messages show file names
+with control characters escaped (a newline as ``\\n``); ``source_file`` and ``_source_file`` keep the real name.
 
 This module runs each file's transaction, the file-level checks, the inserts and the log rows; the rest has a module
 of its own: :mod:`~orchestration.feeds.files` (finding and scanning landed files), :mod:`~orchestration.feeds.readers`
@@ -74,7 +92,15 @@ from orchestration.feeds.context import (
     first_line,
 )
 from orchestration.feeds.contracts import INTERNAL_SOURCE, FeedContract, load_contracts
-from orchestration.feeds.files import FORMATS, discover_files, relative_path, scan_file
+from orchestration.feeds.files import (
+    FORMATS,
+    compression,
+    discover_files,
+    entry_problem,
+    relative_path,
+    scan_file,
+    shown_name,
+)
 from orchestration.feeds.readers import READERS
 from orchestration.feeds.rules import checked_sql, mark_duplicates
 from orchestration.warehouse.audit import ensure_load_tables
@@ -121,7 +147,16 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Mapping[str, Fee
 def load_feed(
     con: duckdb.DuckDBPyConnection, contract: FeedContract, landing_root: Path, run_id: str | None = None
 ) -> FeedLoadResult:
-    """Load every landed file of one feed, in path order; already loaded files are skipped by checksum."""
+    """Load every landed file of one feed, in path order; already loaded files are skipped by checksum.
+
+    Raises :class:`LoadError` when ``landing_root`` is not a folder: a wrong landing folder is a failed load, not a
+    night in which nothing was delivered.
+    """
+    if not Path(landing_root).is_dir():
+        raise LoadError(
+            f"the landing folder {landing_root} does not exist or is not a folder: nothing can be loaded "
+            "(check PARTNERLENS_LANDING or --landing)"
+        )
     _ensure_tables(con, [contract])
     result = FeedLoadResult(feed=contract.feed)
     for source, path in discover_files(Path(landing_root), contract.feed):
@@ -165,10 +200,16 @@ def _load_file(
         loaded_at=datetime.now(UTC),
     )
     fmt = FORMATS.get(path.suffix.lower())
+    problem = entry_problem(path, landing_root)
+    if problem is not None:
+        # Not read at all: no checksum, so it is rejected again on every run until someone removes it.
+        rule, detail = problem
+        return _log_outside_transaction(con, ctx, STATUS_REJECTED, f"{ctx.shown}: {rule}: {detail}; not read")
+    ctx.path = path.resolve()  # read the file itself, never a link a second time
     try:
-        ctx.checksum, ctx.file_bytes, ctx.physical_lines = scan_file(path)
+        ctx.checksum, ctx.file_bytes, ctx.physical_lines = scan_file(ctx.path)
     except OSError as exc:
-        raise LoadError(f"{ctx.rel}: cannot read the file: {exc}") from exc
+        raise LoadError(f"{ctx.shown}: cannot read the file: {exc}") from exc
     restore_order = _force_insertion_order(con)
     try:
         return _load_transaction(con, ctx, fmt)
@@ -184,7 +225,7 @@ def _load_file(
 
 def _load_transaction(con: duckdb.DuckDBPyConnection, ctx: LoadContext, fmt: str | None) -> FileLoadResult:
     """Run the load of one file in a transaction; roll back on any error."""
-    _begin(con, ctx.rel)
+    _begin(con, ctx.shown)
     try:
         result = _load_in_transaction(con, ctx, fmt)
         for table in ctx.temp_tables:
@@ -198,7 +239,7 @@ def _load_transaction(con: duckdb.DuckDBPyConnection, ctx: LoadContext, fmt: str
         _rollback(con)
         if not isinstance(exc, Exception):
             raise
-        message = f"{ctx.rel}: load failed and was rolled back, nothing was kept: {first_line(exc)}"
+        message = f"{ctx.shown}: load failed and was rolled back, nothing was kept: {first_line(exc)}"
         with contextlib.suppress(Exception):  # the original error matters more than a missing log row
             _log_outside_transaction(con, ctx, STATUS_FAILED, message)
         raise LoadError(message) from exc
@@ -223,7 +264,7 @@ def _log_outside_transaction(
     con: duckdb.DuckDBPyConnection, ctx: LoadContext, status: str, message: str
 ) -> FileLoadResult:
     """Record a file-level outcome in its own transaction."""
-    _begin(con, ctx.rel)
+    _begin(con, ctx.shown)
     try:
         result = _log(con, ctx, status, message)
         con.execute("COMMIT")
@@ -239,13 +280,18 @@ def _load_in_transaction(con: duckdb.DuckDBPyConnection, ctx: LoadContext, fmt: 
     if previous is not None:
         return _log(con, ctx, STATUS_SKIPPED, previous)
     if fmt is None:
-        suffix = ctx.path.suffix or "(none)"
+        suffix = Path(ctx.rel).suffix or "(none)"
         message = (
-            f"{ctx.rel}: file_format: unsupported file type {suffix}; expected one of {', '.join(sorted(FORMATS))}"
+            f"{ctx.shown}: file_format: unsupported file type {suffix}; expected one of {', '.join(sorted(FORMATS))}"
         )
         return _log(con, ctx, STATUS_REJECTED, message)
     if ctx.file_bytes == 0:
         return _log(con, ctx, STATUS_REJECTED, "empty file")
+    packed = compression(ctx.path) if fmt != "parquet" else None
+    if packed is not None:
+        kind = "CSV" if fmt == "csv" else "JSON Lines"
+        message = f"{ctx.shown}: file_format: the file is {packed}, not {kind} text; deliver it uncompressed"
+        return _log(con, ctx, STATUS_REJECTED, message)
     try:
         stage = READERS[fmt](con, ctx)
     except EmptyFile:
@@ -272,14 +318,14 @@ def _previous_load(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> str | No
         ORDER BY finished_at
         LIMIT 1
         """,
-        [ctx.contract.feed, ctx.checksum, ctx.source, ctx.path.suffix.lower()],
+        [ctx.contract.feed, ctx.checksum, ctx.source, Path(ctx.rel).suffix.lower()],
     ).fetchone()
     if row is None:
         return None
     source_file, status, load_id, finished = row
     verb = "loaded" if status == STATUS_LOADED else "rejected"
     return (
-        f"{ctx.rel}: same content (sha256 {ctx.checksum[:12]}) already {verb} as {source_file} "
+        f"{ctx.shown}: same content (sha256 {ctx.checksum[:12]}) already {verb} as {shown_name(source_file)} "
         f"at {finished} (load {load_id}); skipped"
     )
 
@@ -337,14 +383,14 @@ def _file_problem(ctx: LoadContext, stage: Stage) -> tuple[str, str, str | None]
     if kind == "internal" and ctx.source != INTERNAL_SOURCE:
         return (
             "source_mismatch",
-            f"{ctx.rel}: source_mismatch: feed {ctx.contract.feed} is delivered by the host company only "
+            f"{ctx.shown}: source_mismatch: feed {ctx.contract.feed} is delivered by the host company only "
             f"(landing/{INTERNAL_SOURCE}/{ctx.contract.feed}/), not by source '{ctx.source}'",
             None,
         )
     if kind == "partner" and ctx.source == INTERNAL_SOURCE:
         return (
             "source_mismatch",
-            f"{ctx.rel}: source_mismatch: feed {ctx.contract.feed} is delivered by partners only "
+            f"{ctx.shown}: source_mismatch: feed {ctx.contract.feed} is delivered by partners only "
             f"(landing/<partner_id>/{ctx.contract.feed}/), not under '{INTERNAL_SOURCE}'",
             None,
         )
@@ -355,7 +401,7 @@ def _file_problem(ctx: LoadContext, stage: Stage) -> tuple[str, str, str | None]
         if missing:
             return (
                 "missing_column",
-                f"{ctx.rel}: missing_column: required column(s) {', '.join(missing)} not in the file "
+                f"{ctx.shown}: missing_column: required column(s) {', '.join(missing)} not in the file "
                 f"(found: {', '.join(stage.file_columns)})",
                 ", ".join(missing),
             )
@@ -366,8 +412,8 @@ def _reject_whole_file(
     con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage: Stage, rule: str, message: str, column: str | None
 ) -> FileLoadResult:
     """Keep every data row of a rejected file in audit.rejected_rows with the file-level rule."""
-    detail = message.split(": ", 1)[1] if message.startswith(ctx.rel + ": ") else message
-    reason = f"format({lit(fmt_escape(ctx.rel) + ' row {}: ' + fmt_escape(detail))}, _row_number)"
+    detail = message.split(": ", 1)[1] if message.startswith(ctx.shown + ": ") else message
+    reason = f"format({lit(fmt_escape(ctx.shown) + ' row {}: ' + fmt_escape(detail))}, _row_number)"
     count = _insert_rejected(con, ctx, stage, f"({stage.sql})", lit(rule), lit(column), reason, "TRUE")
     message = f"{message}; the whole file was rejected ({count} rows kept in audit.rejected_rows)"
     return _log(
@@ -419,7 +465,7 @@ def _validate_and_insert(con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage
     )
     if loaded + rejected != rows_in_file:
         raise LoadError(
-            f"{ctx.rel}: internal consistency check failed: {loaded} loaded + {rejected} rejected "
+            f"{ctx.shown}: internal consistency check failed: {loaded} loaded + {rejected} rejected "
             f"!= {rows_in_file} rows in file"
         )
     by_rule = con.execute(

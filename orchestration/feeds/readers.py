@@ -42,7 +42,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Stage:
     bad = _reader_rejects(con, ctx, rejects, line_offset=1)
     records = scalar(con, f"SELECT (SELECT count(*) FROM {read}) + (SELECT count(*) FROM {bad})")
     # More lines than header + records: blank lines (or values spanning lines); find the blank ones.
-    blank_rows = [n - 1 for n in blank_lines(ctx.path)] if ctx.physical_lines > records + 1 else []
+    blank_rows = [n - 1 for n in blank_lines(ctx.path, quote=b'"')] if ctx.physical_lines > records + 1 else []
     numbered = _numbered_rows(con, ctx, read, bad, blank_rows)
     null_raw = ", ".join(f"NULL::VARCHAR AS {c}" for c in raw)
     sql = f"""
@@ -58,10 +58,11 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Stage:
     """Stage a Parquet file: schema from the file, values cast to VARCHAR, row numbers from file_row_number."""
     source = lit(str(ctx.path))
     try:
-        names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({source})").fetchall()]
+        schema = con.execute(f"DESCRIBE SELECT * FROM read_parquet({source})").fetchall()
     except duckdb.Error as exc:
-        message = f"{ctx.rel}: file_format: not a readable Parquet file: {first_line(exc)}"
+        message = f"{ctx.shown}: file_format: not a readable Parquet file: {first_line(exc)}"
         raise FileRejected("file_format", message) from exc
+    names = [row[0] for row in schema]
     raw = [f"_c{i}" for i in range(len(names))]
     read = ctx.temp("read")
     casts = ", ".join(f"CAST({ident(n)} AS VARCHAR) AS {c}" for n, c in zip(names, raw, strict=True))
@@ -75,7 +76,15 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Stage:
     sql = f"""SELECT rowid AS _rid, _file_row AS _row_number, NULL::VARCHAR AS _reader_rule,
                      NULL::VARCHAR AS _reader_detail, NULL::VARCHAR AS _reader_raw{"".join(", " + c for c in raw)}
               FROM {read}"""
-    return _tabular_stage(ctx, sql, read, names, raw)
+    stage = _tabular_stage(ctx, sql, read, names, raw)
+    # A list, struct or map column holds several values in one cell; its text ('[CU1, CU2]') is no single value.
+    nested = {name: _nested_kind(str(dtype)) for name, dtype, *_ in schema}
+    stage.shapes = {
+        name: f"CASE WHEN {column} IS NOT NULL THEN {lit(f'a Parquet {nested[name]}')} END"
+        for name, column in zip(names, raw, strict=True)
+        if nested[name] and name in ctx.contract.column_names and stage.values.get(name) == column
+    }
+    return stage
 
 
 def stage_jsonl(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Stage:
@@ -96,22 +105,30 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Stage:
     filled = f"line IS NOT NULL AND NOT (ascii(line) <= 32 AND trim(line, {WHITESPACE}) = '')"
     names = ctx.contract.column_names
     paths = "[" + ", ".join(lit(f'$."{n}"') for n in names) + "]"
-    # One parse per line: try() gives NULL for invalid JSON; a valid JSON text starting with '{' is an object.
+    # try() gives NULL for invalid JSON; a valid JSON text starting with '{' is an object. JSON itself allows a key
+    # twice and DuckDB keeps the first value: a record that repeats a key is malformed, whichever value was meant.
     parsed = f"""
         SELECT _rid, _row_number, try(json_extract_string(line, {paths})) AS _vals,
-               _vals IS NOT NULL AND (line[1] = '{{' OR starts_with(ltrim(line, {WHITESPACE}), '{{')) AS _object
+               _vals IS NOT NULL AND (line[1] = '{{' OR starts_with(ltrim(line, {WHITESPACE}), '{{')) AS _object,
+               CASE WHEN _object THEN json_type(line, {paths}) END AS _types,
+               CASE WHEN _object THEN json_keys(line) END AS _keys
         FROM ({numbered})
         WHERE {filled}"""
+    repeated = "list_distinct(list_filter(_keys, lambda k, i: list_position(_keys, k) < i))"
     sql = f"""
         SELECT _rid, _row_number,
-               CASE WHEN NOT _object THEN 'malformed_record' END AS _reader_rule,
+               CASE WHEN NOT _object OR len(_keys) > len(list_distinct(_keys)) THEN 'malformed_record' END
+                   AS _reader_rule,
                CASE WHEN _vals IS NULL THEN 'malformed record: not valid JSON'
-                    WHEN NOT _object THEN 'malformed record: not a JSON object' END AS _reader_detail,
+                    WHEN NOT _object THEN 'malformed record: not a JSON object'
+                    WHEN len(_keys) > len(list_distinct(_keys))
+                    THEN 'malformed record: key(s) ' || array_to_string(list_sort({repeated}), ', ')
+                         || ' appear more than once in the JSON object' END AS _reader_detail,
                NULL::VARCHAR AS _reader_raw,
-               _vals
+               _vals, _types
         FROM ({parsed})
         UNION ALL
-        SELECT NULL::BIGINT, n, rule, detail, raw_line, NULL FROM {bad}"""
+        SELECT NULL::BIGINT, n, rule, detail, raw_line, NULL, NULL FROM {bad}"""
     contract_keys = lit("{" + ", ".join(f'"{n}": null' for n in names) + "}")
     extras_sql = f"NULLIF(CAST(json_merge_patch(_src.line, {contract_keys}) AS VARCHAR), '{{}}')"
     keys = con.execute(f"SELECT DISTINCT unnest(try(json_keys(line))) AS k FROM {read} ORDER BY k").fetchall()
@@ -119,12 +136,37 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> Stage:
         sql=sql,
         source_table=read,
         values={n: f"_vals[{i}]" for i, n in enumerate(names, start=1)},
+        shapes={col.name: _json_shape(f"_types[{i}]", col.type) for i, col in enumerate(ctx.contract.columns, start=1)},
         extras_sql=extras_sql,
         record_sql="_src.line",
         file_columns=None,
         extra_columns=[k for (k,) in keys if k not in set(names)],
         empty_is_rejected=True,
     )
+
+
+def _json_shape(json_type: str, column_type: str) -> str:
+    """SQL naming what a JSON value is when it is not a value of the column's type (else NULL).
+
+    Objects and arrays are never a single value; a JSON boolean is a value of a boolean column only (as an id or a
+    name, ``true`` is a mistake, not the text 'true'). Numbers and strings are read as text and typed as usual.
+    """
+    not_values = ["'OBJECT'", "'ARRAY'"] + (["'BOOLEAN'"] if column_type != "boolean" else [])
+    return (
+        f"CASE WHEN {json_type} IN ({', '.join(not_values)}) "
+        f"THEN 'a JSON ' || CASE {json_type} WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' ELSE 'boolean' END "
+        "END"
+    )
+
+
+def _nested_kind(dtype: str) -> str | None:
+    """'list', 'struct' or 'map' for a nested DuckDB type (as DESCRIBE spells it), else None."""
+    if dtype.endswith("]"):
+        return "list"
+    for kind in ("STRUCT", "MAP", "UNION"):
+        if dtype.startswith(kind + "("):
+            return kind.lower()
+    return None
 
 
 def _tabular_stage(ctx: LoadContext, sql: str, source_table: str, names: list[str], raw: list[str]) -> Stage:
@@ -152,7 +194,7 @@ def _tabular_stage(ctx: LoadContext, sql: str, source_table: str, names: list[st
     if duplicated:
         stage.problem = (
             "file_format",
-            f"{ctx.rel}: file_format: column(s) {', '.join(duplicated)} appear more than once in the header",
+            f"{ctx.shown}: file_format: column(s) {', '.join(duplicated)} appear more than once in the header",
             ", ".join(duplicated),
         )
     return stage
@@ -166,7 +208,7 @@ def _read_or_reject(con: duckdb.DuckDBPyConnection, ctx: LoadContext, sql: str, 
         detail = first_line(exc)
         if "state machine" in detail:
             detail += " (mixed line endings or broken quoting?)"
-        raise FileRejected("file_format", f"{ctx.rel}: file_format: not a readable {kind} file: {detail}") from exc
+        raise FileRejected("file_format", f"{ctx.shown}: file_format: not a readable {kind} file: {detail}") from exc
 
 
 def _reader_rejects(con: duckdb.DuckDBPyConnection, ctx: LoadContext, rejects: str, line_offset: int) -> str:

@@ -1,9 +1,11 @@
 """A feed contract as SQL: one pass that types every column and finds each row's first failing rule.
 
-Per column, in column order: required, type, allowed_values, pattern, min/negative_when, max, not_in_future, after,
-source_mismatch, unknown_reference; then require_one_of. Duplicate keys are marked afterwards among the otherwise
-valid rows (within the file the first occurrence wins; for ``load_mode: append`` a key already in ``raw.<feed>`` is a
-duplicate too). Every rejection reason names the file, the row and the rule.
+Every value is first trimmed of :data:`BLANKS` (a blank-only value is missing). Per column, in column order:
+required, type, allowed_values, pattern, min/negative_when, max, not_in_future, after, source_mismatch,
+unknown_reference; then require_one_of. Repeated keys are marked afterwards among the otherwise valid rows (within the
+file the first occurrence wins; for ``load_mode: append`` a key already in ``raw.<feed>`` is a repeat too), as
+``duplicate_key`` when the row equals the earlier version and ``conflicting_duplicate`` when it does not. Every
+rejection reason names the file, the row and the rule.
 """
 
 from __future__ import annotations
@@ -27,12 +29,31 @@ REASON_VALUE_CHARS = 200
 _INTEGER_RE = r"[+-]?[0-9]+"
 _NUMBER_RE = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_TIME_RE = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-_TIMESTAMPTZ_RE = _DATE_RE + _TIME_RE + r" ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
-_NAIVE_TIMESTAMP_RE = _DATE_RE + f"({_TIME_RE})?"
+# Any number of fractional digits, as delivered; the warehouse keeps microseconds, so digits after the sixth must be 0.
+_ANY_TIME_RE = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+_TIME_RE = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6}0*)?)?"
+# Offsets that exist: -12:00 to +14:00, in whole hours or at :15, :30 and :45 (India +05:30, Nepal +05:45, ...).
+_QUARTERS = "(:?(00|15|30|45))?"
+_OFFSET_RE = rf"(Z|z|[+](0[0-9]|1[0-3]){_QUARTERS}|[+]14(:?00)?|-(0[0-9]|1[01]){_QUARTERS}|-12(:?00)?)"
+_ANY_OFFSET_RE = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
+_TIMESTAMPTZ_RE = _DATE_RE + _TIME_RE + " ?" + _OFFSET_RE
+_NAIVE_TIMESTAMP_RE = _DATE_RE + f"({_ANY_TIME_RE})?"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 WHITESPACE = "E' \\t\\r\\n'"
+#: What is trimmed from both ends of every value before any rule: ASCII whitespace, the Unicode space separators
+#: (no-break space, ideographic space, ...), the line and paragraph separators, and the invisible zero-width space
+#: and byte order mark. A value that is nothing but these is empty, i.e. missing.
+BLANKS = (
+    " \t\n\r\v\f\u00a0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200C))  # en quad ... hair space, zero-width space
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+#: The largest magnitude each numeric type stores (DECIMAL(18,4): 14 digits before the point).
+TYPE_RANGES = {
+    "integer": "-9223372036854775808 to 9223372036854775807",
+    "decimal": "up to 99999999999999.9999 either way",
+}
 _TYPE_HINTS = {
     "integer": "an integer",
     "decimal": "a decimal",
@@ -47,13 +68,14 @@ def checked_sql(con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage: Stage) 
     """The one-pass validation query: typed values ``_t_<col>`` and ``_fail`` (first failing rule) per row."""
     contract = ctx.contract
     texts = ", ".join(f"{_blank_to_null(expr)} AS _s_{name}" for name, expr in stage.values.items())
+    shapes = "".join(f", {expr} AS _shape_{name}" for name, expr in stage.shapes.items())
     typed = ", ".join(f"{_typed_sql(col)} AS _t_{col.name}" for col in contract.columns)
     joins, found = _reference_joins(con, contract)
     rules: list[tuple[str, str, str | None, str]] = [
         ("_reader_rule IS NOT NULL", "_reader_rule", None, reason_sql(ctx, "{}", "_reader_detail"))
     ]
     for col in contract.columns:
-        rules.extend(_column_rules(ctx, col, found.get(col.name)))
+        rules.extend(_column_rules(ctx, col, found.get(col.name), col.name in stage.shapes))
     if contract.require_one_of:
         names = ", ".join(contract.require_one_of)
         rules.append(
@@ -74,7 +96,7 @@ def checked_sql(con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage: Stage) 
         SELECT {keep}, {fail} AS _fail
         FROM (
             SELECT _text.*, {typed}
-            FROM (SELECT _stage.*, {texts} FROM ({stage.sql}) AS _stage) AS _text
+            FROM (SELECT _stage.*, {texts}{shapes} FROM ({stage.sql}) AS _stage) AS _text
         ) AS _typed
         {joins}"""
 
@@ -90,8 +112,9 @@ def _typed_sql(col: ColumnContract) -> str:
     fmt = {"integer": _INTEGER_RE, "decimal": _NUMBER_RE, "double": _NUMBER_RE, "date": _DATE_RE}.get(
         col.type, _TIMESTAMPTZ_RE
     )
-    # DuckDB's casts ignore surrounding whitespace; the format check allows it too.
-    return f"CASE WHEN regexp_full_match({s}, {lit(_padded(fmt))}) THEN TRY_CAST({s} AS {col.duckdb_type}) END"
+    cast = f"TRY_CAST({s} AS {col.duckdb_type})"
+    finite = f" AND isfinite({cast})" if col.type == "double" else ""  # 1e400 would be stored as infinity
+    return f"CASE WHEN regexp_full_match({s}, {lit(fmt)}){finite} THEN {cast} END"
 
 
 def _reference_joins(con: duckdb.DuckDBPyConnection, contract: FeedContract) -> tuple[str, dict[str, str]]:
@@ -119,8 +142,13 @@ def _reference_joins(con: duckdb.DuckDBPyConnection, contract: FeedContract) -> 
     return "\n        ".join(joins), found
 
 
-def _column_rules(ctx: LoadContext, col: ColumnContract, found: str | None) -> list[tuple[str, str, str | None, str]]:
-    """(condition, rule, column, reason) for every rule of one column, in check order."""
+def _column_rules(
+    ctx: LoadContext, col: ColumnContract, found: str | None, shaped: bool = False
+) -> list[tuple[str, str, str | None, str]]:
+    """(condition, rule, column, reason) for every rule of one column, in check order.
+
+    ``shaped``: the stage says of each value whether it is a single value at all (``_shape_<col>``).
+    """
     s, t, name = f"_s_{col.name}", f"_t_{col.name}", col.name
     shown = f"left({s}, {REASON_VALUE_CHARS})"
     rules: list[tuple[str, str, str | None, str]] = []
@@ -130,12 +158,55 @@ def _column_rules(ctx: LoadContext, col: ColumnContract, found: str | None) -> l
 
     if col.required:
         add(f"{s} IS NULL", "required", f"required column {name} is empty")
+    if shaped:
+        add(
+            f"_shape_{name} IS NOT NULL",
+            "type",
+            f"{name} '{{}}' is {{}}, not a single {col.type} value",
+            shown,
+            f"_shape_{name}",
+        )
     if col.type == "timestamptz":
-        naive = f"regexp_full_match({s}, {lit(_padded(_NAIVE_TIMESTAMP_RE))})"
+        naive = f"regexp_full_match({s}, {lit(_NAIVE_TIMESTAMP_RE)})"
         add(
             f"{t} IS NULL AND {s} IS NOT NULL AND {naive}",
             "type",
             f"{name} '{{}}' is not a timestamptz: it has no time zone offset (add Z or +hh:mm)",
+            shown,
+        )
+        offset = f"regexp_extract({s}, {lit(_ANY_OFFSET_RE + '$')})"
+        add(
+            f"{t} IS NULL AND {s} IS NOT NULL "
+            f"AND regexp_full_match({s}, {lit(_DATE_RE + _ANY_TIME_RE + ' ?' + _ANY_OFFSET_RE)}) "
+            f"AND NOT regexp_full_match({offset}, {lit(_OFFSET_RE)})",
+            "type",
+            f"{name} '{{}}' is not a timestamptz: its UTC offset {{}} does not exist "
+            "(offsets run from -12:00 to +14:00, in whole hours or at :15, :30, :45)",
+            shown,
+            offset,
+        )
+        add(
+            f"{t} IS NULL AND {s} IS NOT NULL "
+            f"AND regexp_full_match({s}, {lit(_DATE_RE + _ANY_TIME_RE + ' ?' + _OFFSET_RE)}) "
+            f"AND NOT regexp_full_match({s}, {lit(_TIMESTAMPTZ_RE)})",
+            "type",
+            f"{name} '{{}}' is not a timestamptz the warehouse can keep: it is more precise than a microsecond "
+            "(at most 6 fractional digits that are not 0)",
+            shown,
+        )
+    if col.type in TYPE_RANGES:
+        fmt = _INTEGER_RE if col.type == "integer" else _NUMBER_RE
+        add(
+            f"{t} IS NULL AND {s} IS NOT NULL AND regexp_full_match({s}, {lit(fmt)})",
+            "type",
+            f"{name} '{{}}' is out of range for {_TYPE_HINTS[col.type]} ({TYPE_RANGES[col.type]})",
+            shown,
+        )
+    if col.type == "double":
+        add(
+            f"{t} IS NULL AND {s} IS NOT NULL AND regexp_full_match({s}, {lit(_NUMBER_RE)})",
+            "type",
+            f"{name} '{{}}' is out of range for a double",
             shown,
         )
     if col.type != "varchar":
@@ -196,63 +267,99 @@ def _column_rules(ctx: LoadContext, col: ColumnContract, found: str | None) -> l
 
 
 def mark_duplicates(con: duckdb.DuckDBPyConnection, ctx: LoadContext, checked: str) -> None:
-    """Mark duplicate keys among otherwise valid rows: keys already in raw (append feeds), then repeats in the file."""
+    """Mark repeated keys among otherwise valid rows: keys already in raw (append feeds), then repeats in the file.
+
+    A repeat whose every column equals the earlier version is a replay (``duplicate_key``); one that differs is a
+    ``conflicting_duplicate``, and its reason shows both versions of every column that differs. The earlier version
+    is the one in ``raw.<feed>`` (append feeds) or the key's first occurrence in the file, which is the one kept.
+    """
     contract = ctx.contract
     keys = [f"_t_{k}" for k in contract.key]
     key_names = ", ".join(contract.key)
-    key_values = "format('(" + ", ".join("''{}''" for _ in keys) + ")', " + ", ".join(keys) + ")"
+    key_values = "format('(" + ", ".join("''{}''" for _ in keys) + ")', " + ", ".join(f"c.{k}" for k in keys) + ")"
+    others = [c for c in contract.column_names if c not in contract.key]
     dups = ctx.temp("dups")
-    con.execute(f"CREATE TEMP TABLE {dups} (rid BIGINT, first_row BIGINT, earlier_file VARCHAR)")
+    con.execute(f"CREATE TEMP TABLE {dups} (rid BIGINT, key_text VARCHAR, earlier VARCHAR, differences VARCHAR)")
     if contract.load_mode == "append":
         on = " AND ".join(f"c._t_{k} = r.{ident(k)}" for k in contract.key)
         con.execute(
             f"""INSERT INTO {dups}
-            SELECT c.rowid, NULL, min(r._source_file)
+            SELECT c.rowid, {key_values},
+                   format('already loaded from {{}} row {{}}', {_shown_sql("r._source_file")}, r._row_number),
+                   {_differences_sql(others, "c._t_{}", "r.{}")}
             FROM {checked} AS c JOIN raw.{ident(contract.feed)} AS r ON {on}
             WHERE c._fail IS NULL
-            GROUP BY c.rowid"""
+            QUALIFY row_number() OVER (PARTITION BY c.rowid ORDER BY r._loaded_at, r._source_file, r._row_number) = 1"""
         )
     group = ", ".join(keys)
     on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM f.{k}" for k in keys)
     con.execute(
         f"""INSERT INTO {dups}
         WITH candidates AS (
-            SELECT rowid AS rid, _row_number, {group} FROM {checked}
+            SELECT rowid AS rid, * FROM {checked}
             WHERE _fail IS NULL AND rowid NOT IN (SELECT rid FROM {dups})
         ),
         firsts AS (
             SELECT {group}, min(_row_number) AS first_row FROM candidates GROUP BY {group} HAVING count(*) > 1
         )
-        SELECT c.rid, f.first_row, NULL FROM candidates AS c JOIN firsts AS f ON {on}
-        WHERE c._row_number > f.first_row"""
+        SELECT c.rid, {key_values}, format('a repeat of row {{}} of this file', f._row_number),
+               {_differences_sql(others, "c._t_{}", "f._t_{}")}
+        FROM candidates AS c
+        JOIN (SELECT candidates.* FROM candidates JOIN firsts USING ({group})
+              WHERE candidates._row_number = firsts.first_row) AS f ON {on}
+        WHERE c._row_number > f._row_number"""
     )
     if scalar(con, f"SELECT count(*) FROM {dups}") == 0:
         return
-    prefix = fmt_escape(ctx.rel) + " row {}: duplicate key (" + key_names + ") = {}"
+    prefix = fmt_escape(ctx.shown) + " row {}: "
+    same = prefix + "duplicate key (" + key_names + ") = {}: {}"
+    conflict = prefix + "conflicting duplicate key (" + key_names + ") = {}: {}, in another version: {}"
     con.execute(
         f"""UPDATE {checked} SET _fail = {{
-            'rule': 'duplicate_key',
+            'rule': CASE WHEN d.differences IS NULL THEN 'duplicate_key' ELSE 'conflicting_duplicate' END,
             'column_name': {lit(key_names)},
-            'reason': CASE WHEN d.earlier_file IS NOT NULL
-                THEN format({lit(prefix + ": already loaded from {}")}, _row_number, {key_values}, d.earlier_file)
-                ELSE format({lit(prefix + ": first occurrence at row {} of this file")},
-                            _row_number, {key_values}, d.first_row) END
+            'reason': CASE WHEN d.differences IS NULL
+                THEN format({lit(same)}, _row_number, d.key_text, d.earlier)
+                ELSE format({lit(conflict)}, _row_number, d.key_text, d.earlier, d.differences) END
         }}
         FROM {dups} AS d WHERE {checked}.rowid = d.rid"""
     )
 
 
+def _shown_sql(expr: str) -> str:
+    """SQL showing a stored file name as messages do: newline, carriage return and tab escaped."""
+    return f"replace(replace(replace({expr}, chr(10), '\\n'), chr(13), '\\r'), chr(9), '\\t')"
+
+
+def _differences_sql(columns: list[str], here: str, there: str) -> str:
+    """SQL listing each column whose value differs between this row and the earlier version, with both values
+    (``col 'this' here, 'that' there``), or NULL when none does. ``here``/``there`` are templates for a column."""
+    parts = []
+    for name in columns:
+        a, b = here.format(name), there.format(name)
+        shown = [f"coalesce('''' || left(CAST({v} AS VARCHAR), {REASON_VALUE_CHARS}) || '''', 'empty')" for v in (a, b)]
+        parts.append(
+            f"CASE WHEN {a} IS DISTINCT FROM {b} THEN {lit(name + ' ')} || {shown[0]} || ' here, ' || {shown[1]} "
+            "|| ' there' END"
+        )
+    if not parts:
+        return "NULL::VARCHAR"
+    return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
+
+
 def reason_sql(ctx: LoadContext, template: str, *args: str) -> str:
     """SQL for a rejection reason '<file> row <n>: <message>'; ``template`` uses {} for the SQL ``args``."""
-    literal = lit(fmt_escape(ctx.rel) + " row {}: " + template)
+    literal = lit(fmt_escape(ctx.shown) + " row {}: " + template)
     return f"format({literal}, {', '.join(['_row_number', *args])})"
 
 
 def _blank_to_null(expr: str) -> str:
-    """SQL mapping empty strings to NULL."""
-    return f"nullif({expr}, '')"
+    """SQL trimming :data:`BLANKS` from both ends of a value and mapping what is left empty to NULL.
 
-
-def _padded(regex: str) -> str:
-    """A full-match regex that also allows surrounding whitespace."""
-    return rf"\s*({regex})\s*"
+    Trimming a set of Unicode characters is slow; a value that starts and ends with a visible ASCII character (nearly
+    every value) has nothing to trim, and two code-point tests say so.
+    """
+    visible = f"ascii({expr}) BETWEEN 33 AND 126 AND ord(({expr})[-1]) BETWEEN 33 AND 126"
+    return (
+        f"CASE WHEN {expr} = '' THEN NULL WHEN {visible} THEN {expr} ELSE nullif(trim({expr}, {lit(BLANKS)}), '') END"
+    )

@@ -3,7 +3,8 @@
 Each event row (touchpoint, conversion, cost) is dirty with probability ``dirty_share`` and then carries one defect,
 drawn uniformly from its feed's list. The defect names are the loader's rejection reasons; every injected row is
 listed in ``_ground_truth/dirty_rows.csv``. A duplicate copies the key of the clean row just before it in the same
-file (same partner and UTC day); where there is no such row the defect falls back to another one of the list.
+file (same partner and UTC day), so it differs from that row and the loader rejects it as a ``conflicting_duplicate``;
+where there is no such row the defect falls back to another one of the list.
 """
 
 from __future__ import annotations

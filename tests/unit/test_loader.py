@@ -6,8 +6,10 @@ contracts, unless a rule needs a type no packaged contract uses.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -15,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from orchestration.feeds import files, loader
@@ -565,42 +569,67 @@ def test_boolean_double_and_integer_types(wh: duckdb.DuckDBPyConnection, landing
 
 def test_duplicate_keys_in_append_feed_within_and_across_files(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
     seed_master_data(wh, landing)
-    first = csv_text(TP_HEADER, tp("e1"), tp("e2"), tp("e1", channel="social"), tp("e1", occurred="bad"))
-    # e1 row 3 repeats row 1 -> duplicate_key; e1 row 4 fails on its type first.
-    result = load(wh, landing, "P001/touchpoints/a.csv", first)
-    assert (result.rows_loaded, result.rows_rejected) == (2, 2)
-    assert rejected(wh, "P001/touchpoints/a.csv") == [
-        (3, "duplicate_key", "partner_id, event_id"),
-        (4, "type", "occurred_at"),
-    ]
-    reason = wh.execute("SELECT reason FROM audit.rejected_rows WHERE rule = 'duplicate_key'").fetchone()
-    assert reason == (
-        "P001/touchpoints/a.csv row 3: duplicate key (partner_id, event_id) = ('P001', 'e1'): "
-        "first occurrence at row 1 of this file",
+    first = csv_text(
+        TP_HEADER, tp("e1"), tp("e2"), tp("e1", channel="social"), tp("e1", occurred="bad"), tp("e1"), tp("e1")
     )
+    # e1 row 3 has another channel than row 1 -> conflicting_duplicate; row 4 fails on its type first; rows 5 and 6
+    # repeat row 1 exactly -> duplicate_key (a replay), each against row 1, the version kept.
+    result = load(wh, landing, "P001/touchpoints/a.csv", first)
+    assert (result.rows_loaded, result.rows_rejected) == (2, 4)
+    assert rejected(wh, "P001/touchpoints/a.csv") == [
+        (3, "conflicting_duplicate", "partner_id, event_id"),
+        (4, "type", "occurred_at"),
+        (5, "duplicate_key", "partner_id, event_id"),
+        (6, "duplicate_key", "partner_id, event_id"),
+    ]
+    reasons = wh.execute("SELECT reason FROM audit.rejected_rows WHERE rule <> 'type' ORDER BY row_number").fetchall()
+    repeat = "a repeat of row 1 of this file"
+    assert reasons == [
+        (
+            "P001/touchpoints/a.csv row 3: conflicting duplicate key (partner_id, event_id) = ('P001', 'e1'): "
+            "a repeat of row 1 of this file, in another version: channel 'social' here, 'email' there",
+        ),
+        *(
+            (f"P001/touchpoints/a.csv row {n}: duplicate key (partner_id, event_id) = ('P001', 'e1'): {repeat}",)
+            for n in (5, 6)
+        ),
+    ]
 
-    # Second file: e2 was loaded before (append feed: rejected), e3 is new, e3 repeated.
-    second = csv_text(TP_HEADER, tp("e2"), tp("e3"), tp("e3"))
+    # Second file: e2 was loaded before, unchanged (append feed: a replayed row); e1 was loaded before and comes again
+    # an hour later, with a customer id for its email (a conflict: both versions shown); e3 is new, then repeated.
+    second = csv_text(
+        TP_HEADER, tp("e2"), tp("e1", occurred="2025-03-05T11:00:00Z", email="", customer="CUST-1"), tp("e3"), tp("e3")
+    )
     result = load(wh, landing, "P001/touchpoints/b.csv", second)
-    assert (result.rows_loaded, result.rows_rejected) == (1, 2)
+    assert (result.rows_loaded, result.rows_rejected) == (1, 3)
     assert rejected(wh, "P001/touchpoints/b.csv") == [
         (1, "duplicate_key", "partner_id, event_id"),
-        (3, "duplicate_key", "partner_id, event_id"),
+        (2, "conflicting_duplicate", "partner_id, event_id"),
+        (4, "duplicate_key", "partner_id, event_id"),
     ]
-    reason = wh.execute(
-        "SELECT reason FROM audit.rejected_rows WHERE source_file = 'P001/touchpoints/b.csv' AND row_number = 1"
-    ).fetchone()
-    assert reason == (
-        "P001/touchpoints/b.csv row 1: duplicate key (partner_id, event_id) = ('P001', 'e2'): "
-        "already loaded from P001/touchpoints/a.csv",
-    )
+    reasons = wh.execute(
+        "SELECT reason FROM audit.rejected_rows WHERE source_file = 'P001/touchpoints/b.csv' AND row_number <= 2 "
+        "ORDER BY row_number"
+    ).fetchall()
+    assert reasons == [
+        (
+            "P001/touchpoints/b.csv row 1: duplicate key (partner_id, event_id) = ('P001', 'e2'): "
+            "already loaded from P001/touchpoints/a.csv row 2",
+        ),
+        (
+            "P001/touchpoints/b.csv row 2: conflicting duplicate key (partner_id, event_id) = ('P001', 'e1'): "
+            "already loaded from P001/touchpoints/a.csv row 1, in another version: "
+            "occurred_at '2025-03-05 11:00:00+00' here, '2025-03-05 10:00:00+00' there; "
+            "email empty here, 'ann@example.com' there; customer_id 'CUST-1' here, empty there",
+        ),
+    ]
     # The same event id from another partner is another key.
     other = load(wh, landing, "P002/touchpoints/c.csv", csv_text(TP_HEADER, tp("e1", partner="P002")))
     assert other.rows_loaded == 1
     assert loaded_rows(wh, "touchpoints", "partner_id, event_id, _row_number") == [
         ("P001", "e1", 1),
         ("P001", "e2", 2),
-        ("P001", "e3", 2),
+        ("P001", "e3", 3),
         ("P002", "e1", 1),
     ]
 
@@ -614,7 +643,13 @@ def test_snapshot_feed_accepts_new_versions_but_not_repeats_within_a_file(
     result = load(wh, landing, "internal/partners/2025-03-02.csv", update)
 
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
-    assert rejected(wh) == [(2, "duplicate_key", "partner_id")]
+    # Two versions of P001 in one snapshot: the first is kept, the second shown beside it.
+    assert rejected(wh) == [(2, "conflicting_duplicate", "partner_id")]
+    assert wh.execute("SELECT reason FROM audit.rejected_rows").fetchone() == (
+        "internal/partners/2025-03-02.csv row 2: conflicting duplicate key (partner_id) = ('P001'): a repeat of row 1 "
+        "of this file, in another version: partner_name 'Acme' here, 'Acme Corp' there; tier 'gold' here, "
+        "'platinum' there",
+    )
     assert loaded_rows(wh, "partners", "partner_id, tier, _source_file") == [
         ("P001", "gold", "internal/partners/2025-03-01.csv"),
         ("P002", "silver", "internal/partners/2025-03-01.csv"),
@@ -734,6 +769,14 @@ def test_blank_lines_are_found_across_read_chunks(tmp_path: Path, monkeypatch: p
         monkeypatch.setattr(files, "CHUNK_BYTES", size)
         assert files.blank_lines(path) == [3, 5, 6, 8]
         assert files.scan_file(path) == (hashlib.sha256(path.read_bytes()).hexdigest(), 17, 8)
+    quoted = tmp_path / "quoted.csv"
+    # Physical lines: 1 h, 2-4 one quoted value with an empty line inside, 5 blank, 6 an escaped quote, 7 blank.
+    quoted.write_bytes(b'h\n"a\n\nb"\n\n"say ""hi"""\r\n\r\n')
+    for size in (1, 2, 3, 4, 5, 1 << 20):
+        monkeypatch.setattr(files, "CHUNK_BYTES", size)
+        assert files.blank_lines(quoted) == [3, 5, 7]
+        # As a CSV reader counts lines: h 1, the quoted value 2, blank 3, 'say "hi"' 4, blank 5.
+        assert files.blank_lines(quoted, quote=b'"') == [3, 5]
 
 
 def test_mixed_line_endings_reject_the_file_with_a_hint(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
@@ -865,19 +908,22 @@ def test_load_feed_discovers_files_in_path_order(wh: duckdb.DuckDBPyConnection, 
     write(landing, "P001/touchpoints/_tmp.csv", "ignored")
     write(landing, "_archive/touchpoints/old.csv", "ignored")
     write(landing, "P001/costs/c.csv", "ignored: another feed")
-    (landing / "P003" / "touchpoints" / "sub").mkdir(parents=True)
+    (landing / "P003" / "touchpoints" / "sub").mkdir(parents=True)  # not a file: found, and rejected unread
+    (landing / "P003" / "touchpoints" / "_done").mkdir(parents=True)  # an underscore folder: not a delivery
 
     found = discover_files(landing, "touchpoints")
     assert [(s, p.relative_to(landing).as_posix()) for s, p in found] == [
         ("P001", "P001/touchpoints/a.jsonl"),
         ("P001", "P001/touchpoints/b.csv"),
         ("P002", "P002/touchpoints/b.csv"),
+        ("P003", "P003/touchpoints/sub"),
     ]
     result = load_feed(wh, CONTRACTS["touchpoints"], landing, run_id="r42")
     assert [(f.file, f.status, f.rows_loaded) for f in result.files] == [
         ("P001/touchpoints/a.jsonl", "loaded", 1),
         ("P001/touchpoints/b.csv", "loaded", 1),
         ("P002/touchpoints/b.csv", "loaded", 1),
+        ("P003/touchpoints/sub", "rejected_file", 0),
     ]
     assert (result.rows_loaded, result.rows_rejected, result.count("loaded")) == (3, 0, 3)
     assert wh.execute("SELECT DISTINCT run_id FROM audit.load_log WHERE feed = 'touchpoints'").fetchall() == [("r42",)]
@@ -1033,3 +1079,330 @@ def test_references_are_checked_across_contracts(tmp_path: Path) -> None:
 def test_dates_are_dates(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
     load(wh, landing, "internal/partners/p.csv", PARTNERS_CSV)
     assert loaded_rows(wh, "partners", "joined_on") == [(date(2024, 1, 15),), (date(2024, 3, 1),)]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hostile and careless deliveries
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_a_link_out_of_the_landing_folder_is_rejected_by_name_without_reading_it(
+    wh: duckdb.DuckDBPyConnection, landing: Path, tmp_path: Path
+) -> None:
+    seed_master_data(wh, landing)
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    (landing / "P001" / "touchpoints").mkdir(parents=True)
+    (landing / "P001" / "touchpoints" / "passwd.csv").symlink_to(secret)
+    # A whole feed folder linked out of the landing folder, with a well-formed file in it.
+    (tmp_path / "outside" / "costs").mkdir()
+    (tmp_path / "outside" / "costs" / "c.csv").write_text("cost_id,cost_date\n")
+    (landing / "P001" / "costs").symlink_to(tmp_path / "outside" / "costs")
+    # A link that stays inside the landing folder is read like the file it points to.
+    good = write(landing, "P001/touchpoints/_kept/tp.csv", csv_text(TP_HEADER, tp("e1")))
+    (landing / "P001" / "touchpoints" / "linked.csv").symlink_to(good)
+
+    results = load_feed(wh, CONTRACTS["touchpoints"], landing, run_id="r1").files
+    costs = load_feed(wh, CONTRACTS["costs"], landing, run_id="r1").files
+    assert [(r.file, r.status, r.rows_in_file, r.rows_loaded) for r in results + costs] == [
+        ("P001/touchpoints/linked.csv", "loaded", 1, 1),
+        ("P001/touchpoints/passwd.csv", "rejected_file", 0, 0),
+        ("P001/costs/c.csv", "rejected_file", 0, 0),
+    ]
+    assert results[1].message == (
+        "P001/touchpoints/passwd.csv: outside_landing: is a link to something outside the landing folder; "
+        "only files inside it are read; not read"
+    )
+    assert costs[0].message.startswith("P001/costs/c.csv: outside_landing: ")
+    # Nothing of the linked files reached the warehouse: no rows, no checksum, not a byte of their lines.
+    assert wh.execute("SELECT count(*) FROM audit.rejected_rows").fetchone() == (0,)
+    logged = wh.execute(
+        "SELECT file_checksum, file_bytes FROM audit.load_log WHERE status = 'rejected_file' ORDER BY source_file"
+    ).fetchall()
+    assert logged == [("", 0), ("", 0)]
+    text = wh.execute("SELECT string_agg(message, ' ') FROM audit.load_log").fetchone()[0]  # type: ignore[index]
+    assert "root:" not in text and str(secret) not in text
+    # Rejected again on the next run (it was never read, so there is no checksum to call it a replay).
+    again = load_feed(wh, CONTRACTS["touchpoints"], landing, run_id="r2").files
+    assert [(r.file, r.status) for r in again] == [
+        ("P001/touchpoints/linked.csv", "skipped_duplicate"),
+        ("P001/touchpoints/passwd.csv", "rejected_file"),
+    ]
+
+
+def test_folders_broken_links_and_pipes_in_a_feed_folder_are_logged_unread(
+    wh: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    feed = landing / "internal" / "partners"
+    (feed / "x.csv").mkdir(parents=True)
+    (feed / "gone.csv").symlink_to(feed / "missing.csv")
+    os.mkfifo(feed / "pipe.csv")  # reading it would block the load for ever
+
+    results = load_feed(wh, CONTRACTS["partners"], landing, run_id="r1").files
+    assert [(r.file, r.status, r.message) for r in results] == [
+        (
+            "internal/partners/gone.csv",
+            "rejected_file",
+            "internal/partners/gone.csv: not_a_file: is a link that leads nowhere; not read",
+        ),
+        (
+            "internal/partners/pipe.csv",
+            "rejected_file",
+            "internal/partners/pipe.csv: not_a_file: is not a regular file; not read",
+        ),
+        (
+            "internal/partners/x.csv",
+            "rejected_file",
+            "internal/partners/x.csv: not_a_file: is a folder, not a file "
+            "(files are read from the feed folder itself, not from subfolders); not read",
+        ),
+    ]
+
+
+def test_a_landing_folder_that_does_not_exist_fails_the_load(wh: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-landing"
+    with pytest.raises(LoadError, match="the landing folder .*no-such-landing does not exist or is not a folder"):
+        load_feed(wh, CONTRACTS["touchpoints"], missing, run_id="r1")
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(LoadError, match="a-file does not exist or is not a folder"):
+        load_feed(wh, CONTRACTS["touchpoints"], tmp_path / "a-file", run_id="r1")
+    assert wh.execute("SELECT count(*) FROM audit.load_log").fetchone() == (0,)
+
+
+def test_only_utc_offsets_that_exist_are_accepted(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    seed_master_data(wh, landing)
+    offsets = [
+        "+99:99",
+        "+23:59",
+        "+14:01",
+        "+14:30",
+        "-12:30",
+        "-13:00",
+        "+05:17",
+        "+14:00",
+        "-12:00",
+        "+05:45",
+        "+0530",
+        "-03:30",
+        "+13:45",
+        "-00:00",
+    ]
+    content = csv_text(TP_HEADER, *(tp(f"e{i}", occurred=f"2026-11-20T10:00:00{o}") for i, o in enumerate(offsets, 1)))
+    result = load(wh, landing, "P001/touchpoints/offsets.csv", content)
+
+    assert (result.rows_loaded, result.rows_rejected) == (7, 7)
+    assert rejected(wh) == [(n, "type", "occurred_at") for n in range(1, 8)]
+    reason = wh.execute("SELECT reason FROM audit.rejected_rows WHERE row_number = 1").fetchone()
+    assert reason == (
+        "P001/touchpoints/offsets.csv row 1: occurred_at '2026-11-20T10:00:00+99:99' is not a timestamptz: its UTC "
+        "offset +99:99 does not exist (offsets run from -12:00 to +14:00, in whole hours or at :15, :30, :45)",
+    )
+    # 10:00 at +14:00 is 20:00 the day before in UTC; at -12:00 it is 22:00 the same day; and so on.
+    utc = [
+        (event, moment.astimezone(UTC).replace(tzinfo=None))
+        for event, moment in loaded_rows(wh, "touchpoints", "event_id, occurred_at")
+    ]
+    assert utc == [
+        ("e8", datetime(2026, 11, 19, 20, 0)),
+        ("e9", datetime(2026, 11, 20, 22, 0)),
+        ("e10", datetime(2026, 11, 20, 4, 15)),
+        ("e11", datetime(2026, 11, 20, 4, 30)),
+        ("e12", datetime(2026, 11, 20, 13, 30)),
+        ("e13", datetime(2026, 11, 19, 20, 15)),
+        ("e14", datetime(2026, 11, 20, 10, 0)),
+    ]
+
+
+def test_times_more_precise_than_a_microsecond_are_refused_not_truncated(
+    wh: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    seed_master_data(wh, landing)
+    content = csv_text(
+        TP_HEADER,
+        tp("e1", occurred="2026-01-20T10:00:00.123456789Z"),  # nanoseconds: refused
+        tp("e2", occurred="2026-01-20T10:00:00.1234567Z"),  # a tenth of a microsecond: refused
+        tp("e3", occurred="2026-01-20T10:00:00.123456000Z"),  # nanosecond digits that are all 0: kept exactly
+        tp("e4", occurred="2026-01-20T10:00:00.5Z"),
+    )
+    result = load(wh, landing, "P001/touchpoints/ns.csv", content)
+    assert (result.rows_loaded, result.rows_rejected) == (2, 2)
+    assert rejected(wh) == [(1, "type", "occurred_at"), (2, "type", "occurred_at")]
+    reason = wh.execute("SELECT reason FROM audit.rejected_rows WHERE row_number = 1").fetchone()
+    assert reason == (
+        "P001/touchpoints/ns.csv row 1: occurred_at '2026-01-20T10:00:00.123456789Z' is not a timestamptz the "
+        "warehouse can keep: it is more precise than a microsecond (at most 6 fractional digits that are not 0)",
+    )
+    kept = [m.astimezone(UTC).replace(tzinfo=None) for (m,) in loaded_rows(wh, "touchpoints", "occurred_at")]
+    assert kept == [datetime(2026, 1, 20, 10, 0, 0, 123456), datetime(2026, 1, 20, 10, 0, 0, 500000)]
+
+
+def test_values_are_trimmed_and_blank_values_are_missing(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    seed_master_data(wh, landing)
+    content = csv_text(
+        TP_HEADER,
+        tp("   "),  # row 1: a key of spaces is no key
+        tp("\t"),  # row 2: nor is a tab
+        tp("e3", email="", customer="   "),  # row 3: a customer id of spaces identifies nobody
+        tp(" x "),  # row 4: loaded as 'x'
+        tp("x"),  # row 5: the same event as row 4
+        tp("\u00a0e6\u3000", email="  ann@example.com\t", customer="CU 6"),  # row 6: wide blanks trimmed too
+        tp("e7", occurred=" 2026-01-20T10:00:00Z ", channel=" email "),  # row 7: typed and listed values trimmed
+    )
+    result = load(wh, landing, "P001/touchpoints/blanks.csv", content)
+    assert rejected(wh) == [
+        (1, "required", "event_id"),
+        (2, "required", "event_id"),
+        (3, "require_one_of", "email, email_sha256, customer_id, anonymous_id"),
+        (5, "duplicate_key", "partner_id, event_id"),
+    ]
+    assert (result.rows_loaded, result.rows_rejected) == (3, 4)
+    assert loaded_rows(wh, "touchpoints", "event_id, channel, email, customer_id, _row_number") == [
+        ("x", "email", "ann@example.com", None, 4),
+        ("e6", "email", "ann@example.com", "CU 6", 6),
+        ("e7", "email", "ann@example.com", None, 7),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "packed", "kind"),
+    [
+        ("tp.csv", gzip.compress(csv_text(TP_HEADER, tp("e1")).encode()), "gzip-compressed"),
+        ("tp.jsonl", gzip.compress(b'{"event_id": "e1"}\n'), "gzip-compressed"),
+        ("tp.csv", b"PK\x03\x04\x14\x00rest of a zip archive", "a zip archive"),
+    ],
+    ids=["gzip-csv", "gzip-jsonl", "zip-csv"],
+)
+def test_a_compressed_file_named_as_text_is_rejected_as_compressed(
+    wh: duckdb.DuckDBPyConnection, landing: Path, name: str, packed: bytes, kind: str
+) -> None:
+    result = load(wh, landing, f"P001/touchpoints/{name}", packed)
+    fmt = "CSV" if name.endswith(".csv") else "JSON Lines"
+    assert (result.status, result.rows_in_file, result.message) == (
+        "rejected_file",
+        0,
+        f"P001/touchpoints/{name}: file_format: the file is {kind}, not {fmt} text; deliver it uncompressed",
+    )
+    assert rejected(wh) == []
+
+
+def test_json_objects_arrays_and_booleans_are_not_values_and_keys_may_not_repeat(
+    wh: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    rest = '"converted_at": "2025-03-06T09:00:00Z", "conversion_type": "signup", "revenue": 0, "currency": "USD", '
+    rest += '"gross_margin": 0'
+    lines = [
+        '{"conversion_id": {"id": 1}, "customer_id": "C1", ' + rest + "}",  # 1: an object as an id
+        '{"conversion_id": ["V2"], "customer_id": "C1", ' + rest + "}",  # 2: an array as an id
+        '{"conversion_id": true, "customer_id": "C1", ' + rest + "}",  # 3: a boolean as an id
+        '{"conversion_id": "V4", "conversion_id": "V4b", "customer_id": "C1", ' + rest + "}",  # 4: key twice
+        '{"conversion_id": 5, "customer_id": "C1", ' + rest + "}",  # 5: a number is read as its text
+        '{"conversion_id": "V6", "customer_id": [], ' + rest + "}",  # 6: an empty array is no customer id
+    ]
+    result = load(wh, landing, "internal/conversions/shapes.jsonl", "\n".join(lines) + "\n")
+    assert rejected(wh) == [
+        (1, "type", "conversion_id"),
+        (2, "type", "conversion_id"),
+        (3, "type", "conversion_id"),
+        (4, "malformed_record", None),
+        (6, "type", "customer_id"),
+    ]
+    reasons = [r[0] for r in wh.execute("SELECT reason FROM audit.rejected_rows ORDER BY row_number").fetchall()]
+    file = "internal/conversions/shapes.jsonl"
+    assert reasons == [
+        f"""{file} row 1: conversion_id '{{"id":1}}' is a JSON object, not a single varchar value""",
+        f"{file} row 2: conversion_id '[\"V2\"]' is a JSON array, not a single varchar value",
+        f"{file} row 3: conversion_id 'true' is a JSON boolean, not a single varchar value",
+        f"{file} row 4: malformed record: key(s) conversion_id appear more than once in the JSON object",
+        f"{file} row 6: customer_id '[]' is a JSON array, not a single varchar value",
+    ]
+    assert (result.rows_loaded, loaded_rows(wh, "conversions", "conversion_id")) == (1, [("5",)])
+    # A JSON boolean is a value of a boolean column.
+    customer = '{"customer_id": "C1", "created_at": "2025-01-01T00:00:00Z", "is_opted_out": true}\n'
+    assert load(wh, landing, "internal/customers/c.jsonl", customer).rows_loaded == 1
+    assert loaded_rows(wh, "customers", "customer_id, is_opted_out") == [("C1", True)]
+
+
+def test_parquet_list_and_struct_columns_are_not_single_values(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    seed_master_data(wh, landing)
+    path = landing / "P001" / "touchpoints" / "nested.parquet"
+    path.parent.mkdir(parents=True)
+    n = 3
+    table = pa.table(
+        {
+            "event_id": ["e1", "e2", "e3"],
+            "occurred_at": ["2025-03-05T10:00:00Z"] * n,
+            "partner_id": ["P001"] * n,
+            "channel": ["email"] * n,
+            "touch_type": ["click"] * n,
+            "email": ["ann@example.com"] * n,
+            "customer_id": pa.array([["CU1", "CU2"], [], None], type=pa.list_(pa.string())),
+            "utm_source": pa.array([{"a": 1}, None, None], type=pa.struct([("a", pa.int64())])),
+        }
+    )
+    pq.write_table(table, path)
+    result = load(wh, landing, "P001/touchpoints/nested.parquet")
+    assert rejected(wh) == [(1, "type", "customer_id"), (2, "type", "customer_id")]
+    reasons = [r[0] for r in wh.execute("SELECT reason FROM audit.rejected_rows ORDER BY row_number").fetchall()]
+    assert reasons == [
+        "P001/touchpoints/nested.parquet row 1: customer_id '[CU1, CU2]' is a Parquet list, not a single varchar value",
+        "P001/touchpoints/nested.parquet row 2: customer_id '[]' is a Parquet list, not a single varchar value",
+    ]
+    assert (result.rows_loaded, loaded_rows(wh, "touchpoints", "event_id, customer_id")) == (1, [("e3", None)])
+
+
+def test_a_blank_line_inside_a_quoted_csv_value_is_part_of_the_value(
+    wh: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    content = (
+        "partner_id,partner_name,partner_type,tier,joined_on,country\n"
+        'P001,"Two\n\nparagraphs",reseller,gold,2024-01-01,US\n'  # row 1: four physical lines, one of them empty
+        "\n"  # a real blank line: takes number 2, is not a row
+        'P003,"Say ""hi""\n\n",reseller,gold,2024-01-01,US\n'  # row 3: escaped quotes, then an empty line inside
+        "P004,Short\n"  # row 4: malformed
+        "P005,Fine,reseller,gold,2024-01-01,US\n"  # row 5
+    )
+    result = load(wh, landing, "internal/partners/quoted.csv", content)
+    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (4, 3, 1)
+    assert rejected(wh) == [(4, "malformed_record", None)]
+    assert loaded_rows(wh, "partners", "partner_id, partner_name, _row_number") == [
+        ("P001", "Two\n\nparagraphs", 1),
+        ("P003", 'Say "hi"', 3),
+        ("P005", "Fine", 5),
+    ]
+
+
+def test_a_file_name_with_a_newline_is_escaped_in_messages(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    seed_master_data(wh, landing)
+    name = "P001/touchpoints/tp\nrow 1: all good.csv"
+    result = load(wh, landing, name, csv_text(TP_HEADER, tp("e1"), tp("e1", occurred="bad")))
+    shown = "P001/touchpoints/tp\\nrow 1: all good.csv"
+    assert result.file == name  # lineage keeps the real name
+    assert loaded_rows(wh, "touchpoints", "_source_file") == [(name,)]
+    assert wh.execute("SELECT reason FROM audit.rejected_rows").fetchall() == [
+        (
+            f"{shown} row 2: occurred_at 'bad' is not a timestamptz (expected ISO 8601 with an offset, e.g. "
+            "2026-01-31T10:00:00Z)",
+        )
+    ]
+    replay = load(wh, landing, "P001/touchpoints/copy.csv", csv_text(TP_HEADER, tp("e1"), tp("e1", occurred="bad")))
+    assert "\n" not in replay.message and f"already loaded as {shown} at" in replay.message
+
+
+def test_numbers_too_large_for_their_type_are_out_of_range(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    seed_master_data(wh, landing)
+    header = "cost_id,cost_date,partner_id,campaign_id,amount,currency,cost_type"
+    content = csv_text(
+        header,
+        "k1,2025-03-01,P001,C0001,100000000000000,USD,media",  # 15 digits before the point: no DECIMAL(18,4)
+        "k2,2025-03-01,P001,C0001,1e400,USD,media",
+        "k3,2025-03-01,P001,C0001,12.5x,USD,media",  # not a number at all
+    )
+    load(wh, landing, "P001/costs/big.csv", content)
+    reasons = [r[0] for r in wh.execute("SELECT reason FROM audit.rejected_rows ORDER BY row_number").fetchall()]
+    assert reasons == [
+        "P001/costs/big.csv row 1: amount '100000000000000' is out of range for a decimal "
+        "(up to 99999999999999.9999 either way)",
+        "P001/costs/big.csv row 2: amount '1e400' is out of range for a decimal (up to 99999999999999.9999 either way)",
+        "P001/costs/big.csv row 3: amount '12.5x' is not a decimal",
+    ]
