@@ -1,7 +1,7 @@
 {#
     The columns of a payout ledger line, in order, with their types: (name, type) pairs. The proposed lines of a run
     (fct_payout_lines_proposed) are cast to exactly these, the ledger table `ledger.payout_lines` is created from them
-    on the first publish, and int_payout_lines_booked reads the ledger (or an empty typed relation before the first
+    on the first publish, and stg_ledger__payout_lines reads the ledger (or an empty typed relation before the first
     publish) through the same list, so the three can never drift apart.
 #}
 {% macro payout_line_columns() -%}

@@ -19,23 +19,45 @@ conversions as (
 
 identifier_links as (
 
-    select 'customer_id' as identifier_type, customers.customer_id as identifier_value, customers.customer_id
+    select
+        'customer_id' as identifier_type,
+        customers.customer_id as identifier_value,
+        customers.customer_id
     from customers
     union all
-    select 'email_sha256', customers.email_sha256, customers.customer_id
-    from customers where customers.email_sha256 is not null
+    select
+        'email_sha256' as identifier_type,
+        customers.email_sha256 as identifier_value,
+        customers.customer_id
+    from customers
+    where customers.email_sha256 is not null
     union all
-    select 'anonymous_id', customers.anonymous_id, customers.customer_id
-    from customers where customers.anonymous_id is not null
+    select
+        'anonymous_id' as identifier_type,
+        customers.anonymous_id as identifier_value,
+        customers.customer_id
+    from customers
+    where customers.anonymous_id is not null
     union all
-    select 'customer_id', conversions.customer_id, conversions.customer_id
+    select
+        'customer_id' as identifier_type,
+        conversions.customer_id as identifier_value,
+        conversions.customer_id
     from conversions
     union all
-    select 'email_sha256', conversions.email_sha256, conversions.customer_id
-    from conversions where conversions.email_sha256 is not null
+    select
+        'email_sha256' as identifier_type,
+        conversions.email_sha256 as identifier_value,
+        conversions.customer_id
+    from conversions
+    where conversions.email_sha256 is not null
     union all
-    select 'anonymous_id', conversions.anonymous_id, conversions.customer_id
-    from conversions where conversions.anonymous_id is not null
+    select
+        'anonymous_id' as identifier_type,
+        conversions.anonymous_id as identifier_value,
+        conversions.customer_id
+    from conversions
+    where conversions.anonymous_id is not null
 
 ),
 

@@ -1,64 +1,41 @@
 {#
     Who gets credit for each conversion, under all seven models side by side, on the same paths: one row per
-    conversion, touch of its path and model (every touch of the path is listed under every model, with credit 0 where
-    a model gives it none, e.g. the middle touches under first_touch). Credits of a conversion sum to 1 per model;
-    attributed revenue and gross margin are the credit times the conversion's amounts in the reporting currency
-    (var reporting_currency), so they sum back to the conversion's amounts. Conversions with no eligible touch are
-    not here: they are reported as unattributed in mart_partner_attribution. Refunds are never attributed (payouts
-    reverse them).
-
-    A plain union of the int_attribution_credits_<model> views, which carry the path columns along: the largest
-    table of the build is written without a join.
+    conversion, touch of its path and model, with the credit, the attributed revenue and gross margin and the
+    settings that produced them (int_attribution_credits_unioned, which states the rules), materialised as the
+    contract publishes it.
 #}
-{%- set settings = attribution_settings() %}
-
 with
 
 credits as (
 
-    {%- for model_name in attribution_model_names() %}
-    select * from {{ ref('int_attribution_credits_' ~ model_name) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    select * from {{ ref('int_attribution_credits_unioned') }}
 
 ),
 
 final as (
 
     select
-        -- ids
         credits.conversion_id,
         credits.touchpoint_id,
         credits.attribution_model,
         credits.partner_id,
         credits.campaign_id,
-
-        -- credit and money (reporting currency)
         credits.credit,
-        credits.credit * credits.revenue as attributed_revenue,
-        credits.credit * credits.gross_margin as attributed_gross_margin,
-
-        -- the path
-        cast(credits.touch_position as integer) as touch_position,
-        cast(credits.path_length as integer) as path_length,
-        cast(credits.partner_touch_count as integer) as partner_touch_count,
-
-        -- the settings that produced the credit
-        cast(credits.lookback_days as integer) as lookback_days,
-        credits.lookback_source = 'agreement' as is_agreement_lookback,
-        cast({{ settings.half_life_days }} as double) as half_life_days,
-        cast({{ settings.position_first_weight }} as double) as position_first_weight,
-        cast({{ settings.position_last_weight }} as double) as position_last_weight,
-        cast({{ 'null' if settings.max_touches is none else settings.max_touches }} as integer) as max_touches,
-        {{ 'true' if settings.reset_after_conversion else 'false' }} as reset_after_conversion,
-
-        -- timestamps
-        credits.occurred_at as touch_occurred_at,
+        credits.attributed_revenue,
+        credits.attributed_gross_margin,
+        credits.touch_position,
+        credits.path_length,
+        credits.partner_touch_count,
+        credits.lookback_days,
+        credits.is_agreement_lookback,
+        credits.half_life_days,
+        credits.position_first_weight,
+        credits.position_last_weight,
+        credits.max_touches,
+        credits.reset_after_conversion,
+        credits.touch_occurred_at,
         credits.converted_at,
         credits.converted_on
-
     from credits
 
 )

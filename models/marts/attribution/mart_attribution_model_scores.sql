@@ -1,7 +1,7 @@
 {#
     How well each attribution model recovers the true partner effects of the synthetic generator
-    (raw.ground_truth_partner_effects), so the demo can say which model to trust on this data. Empty when there is no
-    ground truth (real data).
+    (stg_ground_truth__partner_effects), so the demo can say which model to trust on this data. Empty when there is
+    no ground truth (real data).
 
     For each model, over every partner in the ground truth or credited by the model:
       model_share  = the partner's attributed conversions / all attributed conversions of the model
@@ -12,8 +12,6 @@
       puts on the wrong partners.
     model_rank orders models by rank correlation (higher first), then by total variation (lower first).
 #}
-{%- set ground_truth_relation = source('ground_truth', 'ground_truth_partner_effects') %}
-
 with
 
 partner_attribution as (
@@ -24,27 +22,17 @@ partner_attribution as (
 
 ground_truth as (
 
-    {%- if relation_exists(ground_truth_relation) %}
-    select
-        cast(ground_truth_source.partner_id as varchar) as partner_id,
-        cast(ground_truth_source.true_incremental_conversions as double) as true_incremental_conversions
-    from {{ ground_truth_relation }} as ground_truth_source
-    {%- else %}
-    select
-        cast(null as varchar) as partner_id,
-        cast(null as double) as true_incremental_conversions
-    where 1 = 0
-    {%- endif %}
+    select * from {{ ref('stg_ground_truth__partner_effects') }}
 
 ),
 
 attribution_models as (
 
     {%- for model_name in attribution_model_names() %}
-    select '{{ model_name }}' as attribution_model
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select '{{ model_name }}' as attribution_model
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),

@@ -55,7 +55,7 @@ pairs_weighted as (
         pairs.candidate_rank_from_end,
         pairs.revenue,
         {%- if settings.max_touches is none %}
-        true as is_within_cap,
+            true as is_within_cap,
         {%- else %}
         pairs.candidate_rank_from_end <= {{ settings.max_touches }} as is_within_cap,
         {%- endif %}
@@ -73,15 +73,15 @@ lookback_paths as (
     select
         pairs_weighted.conversion_id,
         {%- for lookback in lookbacks %}
-        sum(
-            case when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }} then 1 else 0 end
-        ) as length_{{ loop.index }},
-        sum(
-            case
-                when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }}
-                    then pairs_weighted.decay_weight
-            end
-        ) as decay_total_{{ loop.index }}{{ ',' if not loop.last }}
+            sum(
+                case when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }} then 1 else 0 end
+            ) as length_{{ loop.index }},
+            sum(
+                case
+                    when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }}
+                        then pairs_weighted.decay_weight
+                end
+            ) as decay_total_{{ loop.index }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from pairs_weighted
     group by pairs_weighted.conversion_id
@@ -93,32 +93,35 @@ lookback_partners as (
     select
         pairs_weighted.partner_id,
         {%- for lookback in lookbacks %}
-        {%- set lookback_index = loop.index %}
-        {%- for model_name in heuristics %}
-        {%- set credit = attribution_heuristic_credit(
-            model_name,
-            'pairs_weighted.candidate_rank_from_end',
-            'lookback_paths.length_' ~ lookback_index,
-            'pairs_weighted.decay_weight',
-            'lookback_paths.decay_total_' ~ lookback_index,
-            first_weight,
-            last_weight
-        ) %}
-        sum(
-            case
-                when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }} then
-                    {{ credit }}
-                else 0
-            end
-        ) as conversions_{{ lookback_index }}_{{ model_name }},
-        sum(
-            case
-                when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }} then
-                    {{ credit }} * pairs_weighted.revenue
-                else 0
-            end
-        ) as revenue_{{ lookback_index }}_{{ model_name }}{{ ',' if not (loop.last and lookback_index == lookbacks | length) }}
-        {%- endfor %}
+            {%- set lookback_index = loop.index %}
+            {%- for model_name in heuristics %}
+                {%- set credit = attribution_heuristic_credit(
+                    model_name,
+                    'pairs_weighted.candidate_rank_from_end',
+                    'lookback_paths.length_' ~ lookback_index,
+                    'pairs_weighted.decay_weight',
+                    'lookback_paths.decay_total_' ~ lookback_index,
+                    first_weight,
+                    last_weight
+                ) %}
+                {%- set is_last_column = loop.last and lookback_index == lookbacks | length %}
+                sum(
+                    case
+                        when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }}
+                            then
+                                {{ credit }}
+                        else 0
+                    end
+                ) as conversions_{{ lookback_index }}_{{ model_name }},
+                sum(
+                    case
+                        when pairs_weighted.is_within_cap and pairs_weighted.age_days <= {{ lookback }}
+                            then
+                                {{ credit }} * pairs_weighted.revenue
+                        else 0
+                    end
+                ) as revenue_{{ lookback_index }}_{{ model_name }}{% if not is_last_column %},{% endif %}
+            {%- endfor %}
         {%- endfor %}
     from pairs_weighted
     inner join lookback_paths
@@ -137,10 +140,10 @@ paths_weighted as (
         paths.path_length,
         paths.revenue,
         {%- for half_life in half_lives %}
-        power(
-            2.0,
-            -(paths.age_days - min(paths.age_days) over (partition by paths.conversion_id)) / {{ half_life }}
-        ) as decay_weight_{{ loop.index }}{{ ',' if not loop.last }}
+            power(
+                2.0,
+                -(paths.age_days - min(paths.age_days) over (partition by paths.conversion_id)) / {{ half_life }}
+            ) as decay_weight_{{ loop.index }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from paths
 
@@ -152,9 +155,9 @@ paths_credited as (
         paths_weighted.partner_id,
         paths_weighted.revenue,
         {%- for half_life in half_lives %}
-        paths_weighted.decay_weight_{{ loop.index }}
-        / sum(paths_weighted.decay_weight_{{ loop.index }}) over (partition by paths_weighted.conversion_id)
-            as half_life_credit_{{ loop.index }},
+            paths_weighted.decay_weight_{{ loop.index }}
+            / sum(paths_weighted.decay_weight_{{ loop.index }}) over (partition by paths_weighted.conversion_id)
+                as half_life_credit_{{ loop.index }},
         {%- endfor %}
         {%- for pair in positions %}
         {{ attribution_heuristic_credit(
@@ -162,7 +165,7 @@ paths_credited as (
             'paths_weighted.path_length - paths_weighted.touch_position + 1',
             'paths_weighted.path_length',
             none, none, pair[0], pair[1]
-        ) }} as position_credit_{{ loop.index }}{{ ',' if not loop.last }}
+        ) }} as position_credit_{{ loop.index }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from paths_weighted
 
@@ -173,14 +176,14 @@ grid_partners as (
     select
         paths_credited.partner_id,
         {%- for half_life in half_lives %}
-        sum(paths_credited.half_life_credit_{{ loop.index }}) as half_life_conversions_{{ loop.index }},
-        sum(paths_credited.half_life_credit_{{ loop.index }} * paths_credited.revenue)
-            as half_life_revenue_{{ loop.index }},
+            sum(paths_credited.half_life_credit_{{ loop.index }}) as half_life_conversions_{{ loop.index }},
+            sum(paths_credited.half_life_credit_{{ loop.index }} * paths_credited.revenue)
+                as half_life_revenue_{{ loop.index }},
         {%- endfor %}
         {%- for pair in positions %}
-        sum(paths_credited.position_credit_{{ loop.index }}) as position_conversions_{{ loop.index }},
-        sum(paths_credited.position_credit_{{ loop.index }} * paths_credited.revenue)
-            as position_revenue_{{ loop.index }}{{ ',' if not loop.last }}
+            sum(paths_credited.position_credit_{{ loop.index }}) as position_conversions_{{ loop.index }},
+            sum(paths_credited.position_credit_{{ loop.index }} * paths_credited.revenue)
+                as position_revenue_{{ loop.index }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from paths_credited
     group by paths_credited.partner_id
@@ -212,93 +215,94 @@ all_partners as (
 scenarios as (
 
     {%- for model_name in attribution_model_names() %}
-    select
-        all_partners.partner_id,
-        'model:{{ model_name }}' as scenario_id,
-        'model' as varied_setting,
-        '{{ model_name }}' as attribution_model,
-        cast(null as integer) as lookback_days,
-        true as uses_agreement_lookbacks,
-        {{ settings.half_life_days }} as half_life_days,
-        {{ first_weight }} as position_first_weight,
-        {{ last_weight }} as position_last_weight,
-        true as is_current_settings,
-        coalesce(model_partners.attributed_conversions, 0) as attributed_conversions,
-        coalesce(model_partners.attributed_revenue, 0) as attributed_revenue
-    from all_partners
-    left join model_partners
-        on all_partners.partner_id = model_partners.partner_id
-        and model_partners.attribution_model = '{{ model_name }}'
+        select
+            all_partners.partner_id,
+            'model:{{ model_name }}' as scenario_id,
+            'model' as varied_setting,
+            '{{ model_name }}' as attribution_model,
+            cast(null as integer) as lookback_days,
+            true as uses_agreement_lookbacks,
+            {{ settings.half_life_days }} as half_life_days,
+            {{ first_weight }} as position_first_weight,
+            {{ last_weight }} as position_last_weight,
+            true as is_current_settings,
+            coalesce(model_partners.attributed_conversions, 0) as attributed_conversions,
+            coalesce(model_partners.attributed_revenue, 0) as attributed_revenue
+        from all_partners
+        left join model_partners
+            on all_partners.partner_id = model_partners.partner_id
+            and model_partners.attribution_model = '{{ model_name }}'
 
-    union all
+        union all
     {%- endfor %}
 
     {%- for lookback in lookbacks %}
-    {%- set lookback_index = loop.index %}
-    {%- for model_name in heuristics %}
-    select
-        all_partners.partner_id,
-        'lookback_days={{ lookback }}:{{ model_name }}' as scenario_id,
-        'lookback_days' as varied_setting,
-        '{{ model_name }}' as attribution_model,
-        {{ lookback }} as lookback_days,
-        false as uses_agreement_lookbacks,
-        {{ settings.half_life_days }} as half_life_days,
-        {{ first_weight }} as position_first_weight,
-        {{ last_weight }} as position_last_weight,
-        false as is_current_settings,
-        coalesce(lookback_partners.conversions_{{ lookback_index }}_{{ model_name }}, 0) as attributed_conversions,
-        coalesce(lookback_partners.revenue_{{ lookback_index }}_{{ model_name }}, 0) as attributed_revenue
-    from all_partners
-    left join lookback_partners
-        on all_partners.partner_id = lookback_partners.partner_id
+        {%- set lookback_index = loop.index %}
+        {%- for model_name in heuristics %}
+            select
+                all_partners.partner_id,
+                'lookback_days={{ lookback }}:{{ model_name }}' as scenario_id,
+                'lookback_days' as varied_setting,
+                '{{ model_name }}' as attribution_model,
+                {{ lookback }} as lookback_days,
+                false as uses_agreement_lookbacks,
+                {{ settings.half_life_days }} as half_life_days,
+                {{ first_weight }} as position_first_weight,
+                {{ last_weight }} as position_last_weight,
+                false as is_current_settings,
+                coalesce(lookback_partners.conversions_{{ lookback_index }}_{{ model_name }}, 0)
+                    as attributed_conversions,
+                coalesce(lookback_partners.revenue_{{ lookback_index }}_{{ model_name }}, 0) as attributed_revenue
+            from all_partners
+            left join lookback_partners
+                on all_partners.partner_id = lookback_partners.partner_id
 
-    union all
-    {%- endfor %}
+            union all
+        {%- endfor %}
     {%- endfor %}
 
     {%- for half_life in half_lives %}
-    select
-        all_partners.partner_id,
-        'half_life_days={{ half_life }}:time_decay' as scenario_id,
-        'half_life_days' as varied_setting,
-        'time_decay' as attribution_model,
-        cast(null as integer) as lookback_days,
-        true as uses_agreement_lookbacks,
-        {{ half_life }} as half_life_days,
-        {{ first_weight }} as position_first_weight,
-        {{ last_weight }} as position_last_weight,
-        false as is_current_settings,
-        coalesce(grid_partners.half_life_conversions_{{ loop.index }}, 0) as attributed_conversions,
-        coalesce(grid_partners.half_life_revenue_{{ loop.index }}, 0) as attributed_revenue
-    from all_partners
-    left join grid_partners
-        on all_partners.partner_id = grid_partners.partner_id
+        select
+            all_partners.partner_id,
+            'half_life_days={{ half_life }}:time_decay' as scenario_id,
+            'half_life_days' as varied_setting,
+            'time_decay' as attribution_model,
+            cast(null as integer) as lookback_days,
+            true as uses_agreement_lookbacks,
+            {{ half_life }} as half_life_days,
+            {{ first_weight }} as position_first_weight,
+            {{ last_weight }} as position_last_weight,
+            false as is_current_settings,
+            coalesce(grid_partners.half_life_conversions_{{ loop.index }}, 0) as attributed_conversions,
+            coalesce(grid_partners.half_life_revenue_{{ loop.index }}, 0) as attributed_revenue
+        from all_partners
+        left join grid_partners
+            on all_partners.partner_id = grid_partners.partner_id
 
-    union all
+        union all
     {%- endfor %}
 
     {%- for pair in positions %}
-    select
-        all_partners.partner_id,
-        'position_weights={{ pair[0] }}/{{ pair[1] }}:position_based' as scenario_id,
-        'position_weights' as varied_setting,
-        'position_based' as attribution_model,
-        cast(null as integer) as lookback_days,
-        true as uses_agreement_lookbacks,
-        {{ settings.half_life_days }} as half_life_days,
-        {{ pair[0] }} as position_first_weight,
-        {{ pair[1] }} as position_last_weight,
-        false as is_current_settings,
-        coalesce(grid_partners.position_conversions_{{ loop.index }}, 0) as attributed_conversions,
-        coalesce(grid_partners.position_revenue_{{ loop.index }}, 0) as attributed_revenue
-    from all_partners
-    left join grid_partners
-        on all_partners.partner_id = grid_partners.partner_id
-    {%- if not loop.last %}
+        select
+            all_partners.partner_id,
+            'position_weights={{ pair[0] }}/{{ pair[1] }}:position_based' as scenario_id,
+            'position_weights' as varied_setting,
+            'position_based' as attribution_model,
+            cast(null as integer) as lookback_days,
+            true as uses_agreement_lookbacks,
+            {{ settings.half_life_days }} as half_life_days,
+            {{ pair[0] }} as position_first_weight,
+            {{ pair[1] }} as position_last_weight,
+            false as is_current_settings,
+            coalesce(grid_partners.position_conversions_{{ loop.index }}, 0) as attributed_conversions,
+            coalesce(grid_partners.position_revenue_{{ loop.index }}, 0) as attributed_revenue
+        from all_partners
+        left join grid_partners
+            on all_partners.partner_id = grid_partners.partner_id
+        {%- if not loop.last %}
 
-    union all
-    {%- endif %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),

@@ -1,81 +1,36 @@
 {#
-    Conversions in the reporting currency, converted at the rate in force on the conversion date. Non-refund
-    conversions are numbered per customer (conversion_sequence) so that "first conversion" rules (referral windows)
-    and path resets have a stable order: by time, ties by conversion_id.
+    Conversions in the reporting currency with their per-customer sequence (int_conversions_converted, which states
+    the rules), as the contract publishes them.
 #}
 with
 
 conversions as (
 
-    select * from {{ ref('stg_internal__conversions') }}
-
-),
-
-customers as (
-
-    select * from {{ ref('stg_internal__customers') }}
-
-),
-
-exchange_rates as (
-
-    select * from {{ ref('int_exchange_rates_ranged') }}
-
-),
-
-converted as (
-
-    select
-        conversions.*,
-        exchange_rates.rate_to_reporting
-    from conversions
-    left join exchange_rates
-        on conversions.currency = exchange_rates.currency
-        and cast(conversions.converted_at as date) >= exchange_rates.valid_from
-        and cast(conversions.converted_at as date) < exchange_rates.valid_to
-
-),
-
-sequenced as (
-
-    select
-        converted.*,
-        case when not converted.is_refund then
-            row_number() over (
-                partition by converted.customer_id, converted.is_refund
-                order by converted.converted_at, converted.conversion_id
-            )
-        end as conversion_sequence,
-        min(case when not converted.is_refund then converted.converted_at end) over (
-            partition by converted.customer_id
-        ) as customer_first_converted_at
-    from converted
+    select * from {{ ref('int_conversions_converted') }}
 
 ),
 
 final as (
 
     select
-        sequenced.conversion_id,
-        sequenced.customer_id,
-        sequenced.customer_id as customer_key,
-        sequenced.refunded_conversion_id,
-        sequenced.conversion_type,
-        sequenced.currency,
-        cast(sequenced.revenue as decimal(18, 4)) as revenue_local,
-        cast(sequenced.gross_margin as decimal(18, 4)) as gross_margin_local,
-        cast(sequenced.rate_to_reporting as double) as exchange_rate,
-        cast(sequenced.revenue * sequenced.rate_to_reporting as decimal(18, 4)) as revenue,
-        cast(sequenced.gross_margin * sequenced.rate_to_reporting as decimal(18, 4)) as gross_margin,
-        sequenced.is_refund,
-        coalesce(customers.is_opted_out, false) as is_customer_opted_out,
-        cast(sequenced.conversion_sequence as integer) as conversion_sequence,
-        sequenced.converted_at,
-        cast(sequenced.converted_at as date) as converted_on,
-        sequenced.customer_first_converted_at
-    from sequenced
-    left join customers
-        on sequenced.customer_id = customers.customer_id
+        conversions.conversion_id,
+        conversions.customer_id,
+        conversions.customer_key,
+        conversions.refunded_conversion_id,
+        conversions.conversion_type,
+        conversions.currency,
+        conversions.revenue_local,
+        conversions.gross_margin_local,
+        conversions.exchange_rate,
+        conversions.revenue,
+        conversions.gross_margin,
+        conversions.is_refund,
+        conversions.is_customer_opted_out,
+        conversions.conversion_sequence,
+        conversions.converted_at,
+        conversions.converted_on,
+        conversions.customer_first_converted_at
+    from conversions
 
 )
 

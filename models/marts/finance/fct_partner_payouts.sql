@@ -14,7 +14,7 @@ with
 
 booked as (
 
-    select * from {{ ref('int_payout_lines_booked') }}
+    select * from {{ ref('stg_ledger__payout_lines') }}
 
 ),
 
@@ -29,15 +29,15 @@ ledger_lines as (
     {%- set columns = payout_line_columns() %}
 
     select
-        {%- for name, data_type in columns %}
-        booked.{{ name }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {% for name, data_type in columns -%}
+            booked.{{ name }}{% if not loop.last %},{% endif %}
+        {% endfor %}
     from booked
     union all
     select
-        {%- for name, data_type in columns %}
-        proposed.{{ name }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {% for name, data_type in columns -%}
+            proposed.{{ name }}{% if not loop.last %},{% endif %}
+        {% endfor %}
     from proposed
 
 ),

@@ -38,7 +38,7 @@ expected as (
 
 booked as (
 
-    select * from {{ ref('int_payout_lines_booked') }}
+    select * from {{ ref('stg_ledger__payout_lines') }}
 
 ),
 
@@ -120,13 +120,13 @@ differences as (
         coalesce(expected.exchange_rate, booked_bases.exchange_rate) as exchange_rate,
         coalesce(expected.attribution_model, booked_bases.attribution_model) as attribution_model,
         coalesce(expected.attribution_lookback_days, booked_bases.attribution_lookback_days)
-        as attribution_lookback_days,
+            as attribution_lookback_days,
         coalesce(expected.attribution_half_life_days, booked_bases.attribution_half_life_days)
-        as attribution_half_life_days,
+            as attribution_half_life_days,
         coalesce(expected.attribution_position_first_weight, booked_bases.attribution_position_first_weight)
-        as attribution_position_first_weight,
+            as attribution_position_first_weight,
         coalesce(expected.attribution_position_last_weight, booked_bases.attribution_position_last_weight)
-        as attribution_position_last_weight,
+            as attribution_position_last_weight,
         coalesce(expected.attribution_settings, booked_bases.attribution_settings) as attribution_settings,
         booked_bases.basis_id is null as is_new_basis
     from expected
@@ -154,7 +154,7 @@ to_book as (
             'basis_rate', 'basis_amount', 'amount', 'currency', 'exchange_rate', 'attribution_model',
             'attribution_lookback_days', 'attribution_half_life_days', 'attribution_position_first_weight',
             'attribution_position_last_weight', 'attribution_settings', 'is_new_basis'] %}
-        restatements_sized.{{ column }}{{ ',' if not loop.last }}
+            restatements_sized.{{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from restatements_sized
     where (restatements_sized.is_new_basis and restatements_sized.amount <> 0)
@@ -230,7 +230,7 @@ final as (
         cast(placed.currency as varchar) as currency,
         cast(placed.exchange_rate as decimal(18, 10)) as exchange_rate,
         cast(cast(placed.amount as double) * cast(placed.exchange_rate as double) as decimal(18, 6))
-        as amount_reporting,
+            as amount_reporting,
         cast('{{ var("reporting_currency") }}' as varchar) as reporting_currency,
         cast(placed.attribution_model as varchar) as attribution_model,
         cast(placed.attribution_lookback_days as integer) as attribution_lookback_days,

@@ -29,7 +29,7 @@ totals as (
         min(payouts.status_as_of) as status_as_of,
         sum(case when payouts.line_type = 'revenue_share' then payouts.amount else 0 end) as revenue_share_amount,
         sum(case when payouts.line_type = 'referral_commission' then payouts.amount else 0 end)
-        as referral_commission_amount,
+            as referral_commission_amount,
         sum(case when payouts.line_type = 'tier_adjustment' then payouts.amount else 0 end) as tier_adjustment_amount,
         sum(case when payouts.line_type = 'cap_adjustment' then payouts.amount else 0 end) as cap_adjustment_amount,
         sum(case when payouts.line_type = 'reversal' then payouts.amount else 0 end) as reversal_amount,

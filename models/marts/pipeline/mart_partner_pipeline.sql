@@ -35,9 +35,9 @@ created as (
         sum(case when involvements.involvement = 'sourced' then 1 else 0 end) as sourced_opportunities_created,
         sum(case when involvements.involvement = 'influenced' then 1 else 0 end) as influenced_opportunities_created,
         sum(case when involvements.involvement = 'sourced' then involvements.amount_reporting else 0 end)
-        as sourced_pipeline_amount,
+            as sourced_pipeline_amount,
         sum(case when involvements.involvement = 'influenced' then involvements.amount_reporting else 0 end)
-        as influenced_pipeline_amount
+            as influenced_pipeline_amount
     from involvements
     group by
         involvements.partner_id,
@@ -51,13 +51,13 @@ closed as (
         involvements.partner_id,
         {{ month_start('involvements.closed_at') }} as month,
         sum(case when involvements.involvement = 'sourced' and involvements.is_won then 1 else 0 end)
-        as sourced_deals_won,
+            as sourced_deals_won,
         sum(case when involvements.involvement = 'influenced' and involvements.is_won then 1 else 0 end)
-        as influenced_deals_won,
+            as influenced_deals_won,
         sum(case when involvements.involvement = 'sourced' and not involvements.is_won then 1 else 0 end)
-        as sourced_deals_lost,
+            as sourced_deals_lost,
         sum(case when involvements.involvement = 'influenced' and not involvements.is_won then 1 else 0 end)
-        as influenced_deals_lost,
+            as influenced_deals_lost,
         sum(
             case
                 when involvements.involvement = 'sourced' and involvements.is_won
@@ -87,6 +87,13 @@ closed as (
 
 ),
 
+involved_opportunities as (
+
+    select distinct involvements.opportunity_id
+    from involvements
+
+),
+
 without_partner as (
 
     select
@@ -100,9 +107,9 @@ without_partner as (
         sum(case when opportunities.is_won then 1 else 0 end) as deals_won,
         count(*) as deals_closed
     from opportunities
-    left join (select distinct involvements.opportunity_id from involvements) as involved
-        on opportunities.opportunity_id = involved.opportunity_id
-    where involved.opportunity_id is null
+    left join involved_opportunities
+        on opportunities.opportunity_id = involved_opportunities.opportunity_id
+    where involved_opportunities.opportunity_id is null
         and opportunities.is_closed
         and opportunities.closed_at is not null
     group by {{ month_start('opportunities.closed_at') }}
@@ -156,7 +163,7 @@ rated as (
         case
             when measured.influenced_deals_won + measured.influenced_deals_lost > 0
                 then 1.0 * measured.influenced_deals_won
-                / (measured.influenced_deals_won + measured.influenced_deals_lost)
+                    / (measured.influenced_deals_won + measured.influenced_deals_lost)
         end as influenced_win_rate,
         case when measured.deals_closed > 0 then 1.0 * measured.deals_won / measured.deals_closed end as win_rate,
         case when measured.deals_won > 0 then measured.bookings_amount / measured.deals_won end as avg_deal_size
@@ -196,7 +203,7 @@ final as (
             case
                 when rated.avg_days_to_close_with_partner > 0
                     then rated.opportunities_created * rated.win_rate * rated.avg_deal_size
-                    / rated.avg_days_to_close_with_partner
+                        / rated.avg_days_to_close_with_partner
             end as decimal(18, 4)
         ) as deal_velocity_per_day,
         '{{ var("reporting_currency") }}' as reporting_currency

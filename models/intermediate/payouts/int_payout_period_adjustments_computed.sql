@@ -79,7 +79,8 @@ tiers_reached as (
         tiers.threshold,
         tiers.tier_rate,
         row_number() over (
-            partition by version_volumes.agreement_id, version_volumes.agreement_version,
+            partition by
+                version_volumes.agreement_id, version_volumes.agreement_version,
                 version_volumes.original_period_month
             order by tiers.threshold desc, tiers.tier_position desc
         ) as tier_rank
@@ -241,7 +242,7 @@ final as (
         period_lines.currency,
         cast(exchange_rates.rate_to_reporting as decimal(18, 10)) as exchange_rate,
         cast(cast(period_lines.amount as double) * exchange_rates.rate_to_reporting as decimal(18, 6))
-        as amount_reporting,
+            as amount_reporting,
         period_lines.attribution_model,
         period_lines.attribution_lookback_days,
         period_lines.attribution_half_life_days,

@@ -24,13 +24,13 @@ with
 
 credits as (
 
-    select * from {{ ref('fct_attribution_credits') }}
+    select * from {{ ref('int_attribution_credits_unioned') }}
 
 ),
 
 conversions as (
 
-    select * from {{ ref('fct_conversions') }}
+    select * from {{ ref('int_conversions_converted') }}
 
 ),
 
@@ -328,7 +328,8 @@ reversal_lines as (
         refund_shares.refunded_conversion_id,
         refund_shares.refunded_on as basis_date,
         commission_lines.basis_rate,
-        cast(-refund_shares.refunded_share * cast(commission_lines.basis_amount as double) as decimal(18, 6)) as basis_amount,
+        cast(-refund_shares.refunded_share * cast(commission_lines.basis_amount as double) as decimal(18, 6))
+            as basis_amount,
         cast(-refund_shares.refunded_share * cast(commission_lines.amount as double) as decimal(18, 6)) as amount,
         commission_lines.currency,
         cast(rate_days.rate_to_reporting as decimal(18, 10)) as exchange_rate,
@@ -375,7 +376,7 @@ final as (
         all_lines.currency,
         all_lines.exchange_rate,
         cast(cast(all_lines.amount as double) * cast(all_lines.exchange_rate as double) as decimal(18, 6))
-        as amount_reporting,
+            as amount_reporting,
         all_lines.attribution_model,
         all_lines.attribution_lookback_days,
         all_lines.attribution_half_life_days,

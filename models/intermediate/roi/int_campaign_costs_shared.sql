@@ -53,7 +53,7 @@ campaign_pools as (
         costs_converted.cost_month,
         sum(costs_converted.amount_reporting) as campaign_joint_cost,
         sum(case when costs_converted.reported_by = 'host' then costs_converted.amount_reporting else 0 end)
-        as host_reported_cost
+            as host_reported_cost
     from costs_converted
     group by
         costs_converted.campaign_id,
@@ -156,7 +156,7 @@ final as (
 
     select
         shared.campaign_id || '|' || shared.partner_id || '|' || cast(shared.cost_month as varchar)
-        as campaign_partner_month_id,
+            as campaign_partner_month_id,
         shared.campaign_id,
         shared.partner_id,
         shared.cost_month,
@@ -167,7 +167,7 @@ final as (
         cast(shared.partner_cost_share_rate as decimal(18, 6)) as partner_cost_share_rate,
         cast(shared.host_cost_share_rate as decimal(18, 6)) as host_cost_share_rate,
         cast(cast(shared.partner_cost_share_rate as double) * shared.campaign_joint_cost as decimal(18, 4))
-        as partner_cost,
+            as partner_cost,
         cast(
             cast(shared.host_cost_share_rate as double) * shared.campaign_joint_cost / shared.participants_count
             as decimal(18, 4)

@@ -48,7 +48,7 @@ touches_kept as (
     select
         touches_in_window.*,
         {%- if settings.max_touches is none %}
-        touches_in_window.touches_in_window as path_length
+            touches_in_window.touches_in_window as path_length
         {%- else %}
         least(touches_in_window.touches_in_window, {{ settings.max_touches }}) as path_length
         {%- endif %}

@@ -11,8 +11,8 @@
     - is_in_window applies the current settings: the touch is at most lookback_days days (lookback_days x 24 h)
       before the conversion, where lookback_days is the partner's agreement lookback in force on the conversion date
       (int_attribution_partner_lookbacks) or else the project default.
-    - revenue and gross_margin are the conversion's, in the reporting currency (fct_conversions), carried along so
-      that credits turn into money without another join.
+    - revenue and gross_margin are the conversion's, in the reporting currency (int_conversions_converted), carried
+      along so that credits turn into money without another join.
     - candidate_rank_from_end numbers a conversion's candidates from the most recent (1) backwards, by time and then
       touch id, so that any uniform lookback L selects a suffix of it (used by the sensitivity grid).
 #}
@@ -28,7 +28,7 @@ touches as (
 
 conversions as (
 
-    select * from {{ ref('fct_conversions') }}
+    select * from {{ ref('int_conversions_converted') }}
 
 ),
 
@@ -83,7 +83,7 @@ pairs as (
     inner join attributable_conversions
         on touches.customer_key = attributable_conversions.customer_key
         {%- if settings.reset_after_conversion %}
-        and touches.next_conversion_sequence = attributable_conversions.conversion_sequence
+            and touches.next_conversion_sequence = attributable_conversions.conversion_sequence
         {%- else %}
         and touches.next_conversion_sequence <= attributable_conversions.conversion_sequence
         {%- endif %}

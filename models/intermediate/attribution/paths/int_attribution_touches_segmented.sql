@@ -1,25 +1,26 @@
 {#
     Every partner touch of a customer who converted at least once, with the conversion that follows it: the
-    sequence number (fct_conversions.conversion_sequence) of the customer's first non-refund conversion strictly after
-    the touch, null when no conversion follows. A touch at the very instant of a conversion counts as after it.
+    sequence number (int_conversions_converted.conversion_sequence) of the customer's first non-refund conversion
+    strictly after the touch, null when no conversion follows. A touch at the very instant of a conversion counts as
+    after it.
 
     This splits each customer's timeline into segments that end at a conversion; paths and non-converting journeys
     are built from these segments. Built with one window over the customer's touches and conversions sorted by time
     (conversions first on equal times), not with a join of every touch to every conversion, so that it stays linear
     in the number of touches. Touches of customer keys that never converted are not here (they cannot be on a path);
-    int_attribution_journey_touches reads them from fct_touchpoints directly.
+    int_attribution_journey_touches reads them from int_touchpoints_resolved directly.
 #}
 with
 
 touchpoints as (
 
-    select * from {{ ref('fct_touchpoints') }}
+    select * from {{ ref('int_touchpoints_resolved') }}
 
 ),
 
 conversions as (
 
-    select * from {{ ref('fct_conversions') }}
+    select * from {{ ref('int_conversions_converted') }}
 
 ),
 

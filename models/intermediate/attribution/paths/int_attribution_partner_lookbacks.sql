@@ -13,7 +13,7 @@ with
 
 conversions as (
 
-    select * from {{ ref('fct_conversions') }}
+    select * from {{ ref('int_conversions_converted') }}
 
 ),
 

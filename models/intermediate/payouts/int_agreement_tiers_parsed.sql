@@ -14,9 +14,9 @@ agreements as (
 tier_positions as (
 
     {% for position in range(1, var('payout_max_volume_tiers', 10) + 1) -%}
-    select {{ position }} as tier_position
-    {% if not loop.last %}union all
-    {% endif -%}
+        select {{ position }} as tier_position
+        {% if not loop.last %}union all
+        {% endif -%}
     {%- endfor %}
 
 ),

@@ -113,7 +113,8 @@ exact_coalition_members as (
 
 approximate_sets as (
 
-    select * from members
+    select members.*
+    from members
     where members.partner_count > {{ max_exact }}
 
 ),

@@ -68,10 +68,12 @@ final as (
             coalesce(ranged.lookback_days, {{ var('attribution_lookback_days') }}) as varchar
         )
         || ';half_life_days={{ var("attribution_half_life_days") }}'
-        || ';position_weights={{ var("attribution_position_first_weight") }}/{{ var("attribution_position_last_weight") }}'
-        || ';max_touches={{ var("attribution_max_touches", none) if var("attribution_max_touches", none) is not none else "all" }}'
+        || ';position_weights={{ var("attribution_position_first_weight") }}'
+        || '/{{ var("attribution_position_last_weight") }}'
+        {%- set max_touches = var("attribution_max_touches", none) %}
+        || ';max_touches={{ "all" if max_touches is none else max_touches }}'
         || ';reset_after_conversion={{ var("attribution_reset_after_conversion", true) | string | lower }}'
-        as attribution_settings,
+            as attribution_settings,
         ranged.effective_from,
         ranged.effective_to,
         ranged.valid_from,

@@ -23,13 +23,13 @@ with
 
 touchpoints as (
 
-    select * from {{ ref('fct_touchpoints') }}
+    select * from {{ ref('int_touchpoints_resolved') }}
 
 ),
 
 conversions as (
 
-    select * from {{ ref('fct_conversions') }}
+    select * from {{ ref('int_conversions_converted') }}
 
 ),
 
@@ -149,11 +149,11 @@ non_converting_journeys as (
 ),
 {%- else %}
 
-non_converting_journeys as (
+    non_converting_journeys as (
 
-    select * from non_converting_touches
+        select * from non_converting_touches
 
-),
+    ),
 {%- endif %}
 
 final as (
