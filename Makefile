@@ -34,7 +34,8 @@ browser:  ## install Debian's chromium for the browser tests
 test: setup browser  ## the whole test suite
 	$(PY) -m pytest
 
-lint: setup  ## ruff on the Python code
+lint: setup  ## sqlfluff on the dbt SQL (models, data tests), ruff on the Python code
+	PARTNERLENS_WAREHOUSE=:memory: DBT_TARGET_PATH=target/sqlfluff $(VENV)/bin/sqlfluff lint models data-tests
 	$(VENV)/bin/ruff check partnerlens orchestration tests bench
 	$(VENV)/bin/ruff format --check partnerlens orchestration tests bench
 

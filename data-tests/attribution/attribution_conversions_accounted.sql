@@ -20,10 +20,10 @@ partner_attribution as (
 attribution_models as (
 
     {%- for model_name in attribution_model_names() %}
-    select '{{ model_name }}' as attribution_model
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select '{{ model_name }}' as attribution_model
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),

@@ -59,7 +59,9 @@ model_problems as (
         per_model.attribution_model,
         case
             when conversions.conversion_id is null then 'conversion not in fct_conversions'
-            when per_model.attribution_model not in ('{{ model_names | join("', '") }}') then 'unknown model'
+            when per_model.attribution_model not in (
+                    '{{ model_names | join("', '") }}'
+                ) then 'unknown model'
             when abs(per_model.credit_sum - 1) > 1e-9 then 'credits sum to ' || cast(per_model.credit_sum as varchar)
             when per_model.credit_min < 0 or per_model.credit_max > 1 + 1e-9 then 'a credit outside [0, 1]'
             when abs(per_model.attributed_revenue - cast(conversions.revenue as double)) > 1e-9
@@ -101,6 +103,8 @@ coverage_problems as (
 
 )
 
-select * from model_problems where problem is not null
+select model_problems.*
+from model_problems
+where model_problems.problem is not null
 union all
 select * from coverage_problems

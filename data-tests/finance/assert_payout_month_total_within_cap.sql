@@ -49,7 +49,7 @@ month_caps as (
 
 )
 
-select *
+select month_caps.*
 from month_caps
 where month_caps.version_rank = 1
     and month_caps.payout_cap is not null

@@ -99,6 +99,6 @@ compared as (
 
 )
 
-select *
+select compared.*
 from compared
 where abs(compared.owed_amount - compared.paid_amount) > 0.01

@@ -31,7 +31,7 @@ per_campaign as (
 
 )
 
-select *
+select per_campaign.*
 from per_campaign
 where abs(per_campaign.host_cost - per_campaign.campaign_joint_cost * per_campaign.host_cost_share_rate) > 0.01
     or per_campaign.host_cost + per_campaign.partner_cost > per_campaign.campaign_joint_cost + 0.01

@@ -48,8 +48,8 @@ measured as (
 
     select
         cases.case_name,
-        cast(cases.expected_days as double) as expected_days,
-        cast({{ days_between('cases.start_at', 'cases.end_at') }} as double) as actual_days
+        cases.expected_days,
+        {{ days_between('cases.start_at', 'cases.end_at') }} as actual_days
     from cases
 
 ),

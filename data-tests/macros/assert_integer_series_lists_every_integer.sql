@@ -28,7 +28,8 @@ expected_one_to_five as (
 one_to_five_mismatches as (
 
     select
-        'integer_series(1, 5): value ' || cast(coalesce(series_one_to_five.n, expected_one_to_five.n) as varchar)
+        'integer_series(1, 5): value '
+        || cast(coalesce(series_one_to_five.n, expected_one_to_five.n) as {{ dbt.type_string() }})
         || case when series_one_to_five.n is null then ' missing' else ' unexpected' end as case_name
     from series_one_to_five
     full outer join expected_one_to_five

@@ -85,8 +85,12 @@ checks as (
 
     select
         'the same partner always has the same fingerprint' as case_name,
-        count(*) = 3 and min(
-            case when partner_fingerprints.lowest_fingerprint = partner_fingerprints.highest_fingerprint then 1 else 0 end
+        count(*) = 3
+        and min(
+            case
+                when partner_fingerprints.lowest_fingerprint = partner_fingerprints.highest_fingerprint then 1
+                else 0
+            end
         ) = 1 as is_passed
     from partner_fingerprints
     union all
