@@ -41,7 +41,7 @@ def _run(dbt_vars: dict | None = None, full_refresh: bool = False) -> int:
 
     docs = run_docs_dir(result.run_id) / "index.html"
     if docs.exists():
-        print(f"\nGreat Expectations data docs of this run: {docs}")
+        print(f"\nGate report of this run (every check, its outcome and failing rows; works offline): {docs}")
     if not result.success:
         print("\nThe nightly run FAILED; the published marts were left as they were.", file=sys.stderr)
         for message in failure_messages(result):

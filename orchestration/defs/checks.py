@@ -21,7 +21,7 @@ import dagster as dg
 from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.feeds.contracts import FeedContract, load_contracts
 from orchestration.project import mart_models, mart_primary_keys
-from orchestration.quality.evaluation import CheckOutcome, GateRun, run_gate
+from orchestration.quality.evaluation import GateRun, run_gate
 from orchestration.quality.plan import PlannedCheck, gate_1_plan, gate_2_plan
 from orchestration.quality.suites import Suite, load_suites
 from orchestration.warehouse.versions import candidate_schema
@@ -44,8 +44,8 @@ def check_specs(plan: list[PlannedCheck], label: str) -> list[dg.AssetCheckSpec]
     ]
 
 
-def check_results(outcomes: list[CheckOutcome], docs: str) -> Iterator[dg.AssetCheckResult]:
-    for o in outcomes:
+def check_results(result: GateRun) -> Iterator[dg.AssetCheckResult]:
+    for o in result.outcomes:
         yield dg.AssetCheckResult(
             asset_key=asset_key(o.reported_on),
             check_name=o.check_name,
@@ -58,23 +58,26 @@ def check_results(outcomes: list[CheckOutcome], docs: str) -> Iterator[dg.AssetC
                 "outcome": o.outcome,
                 "failed_count": o.failed_count,
                 "sample": dg.MetadataValue.json(o.sample) if o.sample else dg.MetadataValue.text("none"),
-                "gx_data_docs": dg.MetadataValue.path(docs),
+                "gate_report": dg.MetadataValue.path(str(result.report)),
+                "gx_data_docs": dg.MetadataValue.path(str(result.gx_docs)),
             },
         )
 
 
-def gate_failure(result: GateRun, docs: str, extra: str = "") -> dg.Failure:
+def gate_failure(result: GateRun, extra: str = "") -> dg.Failure:
     failed = result.blocking
     lines = [o.headline() for o in failed]
     description = (
         f"{result.gate.replace('_', ' ').capitalize()} failed ({len(failed)} blocking check(s)); nothing downstream "
-        f"runs and the published marts stay as they were.{extra}\n- " + "\n- ".join(lines) + f"\nGX data docs: {docs}"
+        f"runs and the published marts stay as they were.{extra}\n- "
+        + "\n- ".join(lines)
+        + f"\nGate report: {result.report}"
     )
     return dg.Failure(
         description=description,
         metadata={
             "failed_checks": [f"{o.dataset}:{o.check_name}" for o in failed],
-            "gx_data_docs": dg.MetadataValue.path(docs),
+            "gate_report": dg.MetadataValue.path(str(result.report)),
         },
     )
 
@@ -85,13 +88,12 @@ def run_checks(
     """Evaluate, record and report a gate's checks; raise a Failure naming every blocking check that failed."""
     with warehouse.connect() as con:
         result = run_gate(con, context.run.run_id, gate, plan)
-    docs = str(result.docs)
     for o in result.outcomes:
         log = context.log.info if o.outcome == "passed" else context.log.error
         log(f"{o.gate} {o.dataset} {o.check_name}: {o.outcome}: {o.message}")
-    yield from check_results(result.outcomes, docs)
+    yield from check_results(result)
     if result.blocking:
-        raise gate_failure(result, docs, extra)
+        raise gate_failure(result, extra)
 
 
 def build_gate_1_check(contract: FeedContract, suite: Suite) -> dg.AssetChecksDefinition:

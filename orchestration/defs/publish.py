@@ -1,4 +1,5 @@
-"""The publish asset: write-audit-publish of the run's candidate marts (see :mod:`orchestration.warehouse.publish`)."""
+"""The publish asset: write-audit-publish of the run's candidate marts (see :mod:`orchestration.warehouse.publish`);
+the run's gate report is rewritten afterwards to show whether it published."""
 
 # Dagster inspects the annotations of asset functions at definition time: no postponed annotations here.
 
@@ -6,6 +7,7 @@ import dagster as dg
 
 from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.project import MARTS, ledger_models, mart_models, published_models
+from orchestration.quality.report import write_run_docs
 from orchestration.warehouse.publish import PublishRefused, publish_candidate
 from orchestration.warehouse.versions import drop_stale_candidates
 
@@ -28,8 +30,10 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             try:
                 outcome = publish_candidate(con, context.run.run_id, published_models(), ledger_models())
             except PublishRefused as refused:
+                write_run_docs(con, context.run.run_id)
                 raise dg.Failure(description=refused.description) from refused
             dropped = drop_stale_candidates(con)
+            report = write_run_docs(con, context.run.run_id)
         context.log.info(f"`marts` now serves {outcome.schema_name} (was {outcome.previous_schema_name})")
         if dropped:
             context.log.info(f"dropped old candidate schemas: {', '.join(dropped)}")
@@ -38,6 +42,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 "schema": outcome.schema_name,
                 "previous_schema": outcome.previous_schema_name or "",
                 "row_counts": outcome.row_counts,
+                "gate_report": dg.MetadataValue.path(str(report)),
             }
         )
 

@@ -8,8 +8,9 @@ Every check of a gate (see :mod:`orchestration.quality.plan`):
    names the gate, the check and the dataset,
 3. writes one row to ``audit.gate_results``,
 
-and the run's GX data docs are rebuilt. The publish step refuses a run with a failed row in ``audit.gate_results``.
-Nothing here depends on Dagster: :mod:`orchestration.defs.checks` reports the outcomes as asset checks.
+and the run's GX data docs, its gate report (:mod:`orchestration.quality.report`) and the list of runs are rewritten.
+The publish step refuses a run with a failed row in ``audit.gate_results``. Nothing here depends on Dagster:
+:mod:`orchestration.defs.checks` reports the outcomes as asset checks.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Any
 import duckdb
 
 from orchestration.quality.batches import Batch, Scope, build_batch
-from orchestration.quality.gx_adapter import GxRun, gx_run, jsonable, write_runs_index
+from orchestration.quality.gx_adapter import GxRun, gx_run, jsonable
 from orchestration.quality.plan import PlannedCheck, planned
+from orchestration.quality.report import write_run_docs
 from orchestration.quality.suites import CheckDef
 from orchestration.warehouse.audit import ensure_audit
 
@@ -208,11 +210,12 @@ def evaluate_check(
 
 @dataclass
 class GateRun:
-    """The outcomes of one gate in one run, and the run's data docs."""
+    """The outcomes of one gate in one run, the run's gate report and its GX data docs."""
 
     gate: str
     outcomes: list[CheckOutcome]
-    docs: Path
+    report: Path  # the self-contained page a person reads: every check of the run so far
+    gx_docs: Path  # GX's data docs site of the run
 
     @property
     def blocking(self) -> list[CheckOutcome]:
@@ -221,12 +224,12 @@ class GateRun:
 
 
 def run_gate(con: duckdb.DuckDBPyConnection, run_id: str, gate: str, plan: list[PlannedCheck]) -> GateRun:
-    """Evaluate and record every planned check of a gate for one run, then rebuild the run's data docs."""
+    """Evaluate and record every planned check of a gate for one run, then rewrite the run's docs and report."""
     run = gx_run(run_id)
     ensure_audit(con)
     cache: dict[str, Batch] = {}
     outcomes = [evaluate(con, run, item, item.scope(run_id), cache) for item in plan]
     record_outcomes(con, run_id, outcomes)
-    docs = run.build_docs()
-    write_runs_index(con)
-    return GateRun(gate, outcomes, docs)
+    gx_docs = run.build_docs()
+    report = write_run_docs(con, run)
+    return GateRun(gate, outcomes, report, gx_docs)

@@ -1,10 +1,13 @@
-"""Great Expectations 1.x glue: one GX context per nightly run, pandas batches, and HTML data docs per run.
+"""Great Expectations 1.x glue: one GX context per nightly run, pandas batches, and GX data docs per run.
 
 dagster-ge does not support GX 1.x, so this is the small adapter the gates use. Each run gets its own folder::
 
-    <gx docs root>/<run_id>/index.html     the data docs site: every validation of the run, failed ones in red
-    <gx docs root>/<run_id>/_gx/           GX's stores (suites, validation definitions, validation results as JSON)
+    <gx docs root>/<run_id>/index.html     the gate report (:mod:`orchestration.quality.report`): self-contained
+    <gx docs root>/<run_id>/gx/index.html  GX's own data docs site: every validation of the run, failed ones in red
+    <gx docs root>/<run_id>/gx/_gx/        GX's stores (suites, validation definitions, validation results as JSON)
 
+GX's data docs pages load their stylesheets and scripts (Bootstrap, jQuery, Vega ...) from public CDNs, so without
+internet they render unstyled and the site's validation list stays empty; the gate report needs nothing but the file.
 The docs root is ``PARTNERLENS_GX_DOCS`` when set, else ``gx_docs/`` next to the warehouse file (by default
 ``warehouse/gx_docs/``). GX is imported lazily: importing it costs seconds, and only the gate steps need it.
 """
@@ -29,6 +32,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 DATASOURCE = "partnerlens"
 SITE = "run_site"
+#: GX's data docs site of a run, inside the run's folder.
+SITE_DIR = "gx"
 #: Unexpected values GX lists per expectation (and the most offending rows a gate result samples).
 PARTIAL_UNEXPECTED = 20
 #: Batches up to this many rows get GX's COMPLETE result format (every offending row listed in the data docs).
@@ -38,8 +43,13 @@ ROW_COLUMN = "batch_row"
 
 
 def run_docs_dir(run_id: str) -> Path:
-    """The data docs folder of one run."""
+    """The docs folder of one run (its gate report is ``index.html`` there)."""
     return gx_docs_root() / run_id
+
+
+def gx_site_dir(run_id: str) -> Path:
+    """The folder of one run's GX context: its stores and its data docs site."""
+    return run_docs_dir(run_id) / SITE_DIR
 
 
 def expectation_from_config(config: dict[str, Any]) -> Any:
@@ -130,6 +140,7 @@ class GxRun:
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
         self._rendered: set[Any] = set()
+        self._stored: dict[Any, tuple[datetime, list[ExpectationOutcome]]] = {}
 
     @property
     def index_html(self) -> Path:
@@ -179,28 +190,28 @@ class GxRun:
             },
             run_id=gx.RunIdentifier(run_name=self.run_id),
         )
-        outcomes = []
         for item in result.results:
-            details = item.result or {}
-            outcomes.append(
-                ExpectationOutcome(
-                    type=item.expectation_config.type,
-                    kwargs={k: v for k, v in item.expectation_config.kwargs.items() if k != "batch_id"},
-                    success=bool(item.success),
-                    unexpected_count=_int_or_none(details.get("unexpected_count")),
-                    element_count=_int_or_none(details.get("element_count")),
-                    observed_value=jsonable(details.get("observed_value")),
-                    partial_unexpected_list=[jsonable(v) for v in details.get("partial_unexpected_list") or []],
-                    unexpected_indexes=[
-                        int(i[ROW_COLUMN]) if isinstance(i, dict) else i
-                        for i in details.get("partial_unexpected_index_list") or []
-                    ],
-                )
-            )
             if item.exception_info and item.exception_info.get("raised_exception"):
                 message = item.exception_info.get("exception_message") or "GX raised an exception"
                 raise RuntimeError(f"{name}: {item.expectation_config.type} could not be evaluated: {message}")
+        outcomes = expectation_outcomes(result)
         return ValidationOutcome(success=bool(result.success), expectations=outcomes)
+
+    def stored_outcomes(self) -> dict[str, list[ExpectationOutcome]]:
+        """Every validation stored in this run's GX store, by suite name (one per check; the latest if it ran twice).
+
+        Read from the store, so validations made by another process of the same run are included.
+        """
+        store = self.context.validation_results_store
+        for key in store.list_keys():
+            if key not in self._stored:
+                self._stored[key] = (key.run_id.run_time, expectation_outcomes(store.get(key)))
+        latest: dict[str, tuple[datetime, list[ExpectationOutcome]]] = {}
+        for key, (run_time, outcomes) in self._stored.items():
+            name = key.expectation_suite_identifier.name
+            if name not in latest or run_time >= latest[name][0]:
+                latest[name] = (run_time, outcomes)
+        return {name: outcomes for name, (_, outcomes) in latest.items()}
 
     def build_docs(self) -> Path:
         """Render the validations stored since the last call and the run's index page; returns index.html."""
@@ -213,37 +224,49 @@ class GxRun:
 
 
 RUNS_INDEX_QUERY = """
-select
-    run_id,
-    min(checked_at) as checked_at,
-    count(*) filter (where outcome = 'passed') as passed,
-    count(*) filter (where outcome = 'failed') as failed,
-    count(*) filter (where outcome = 'warned') as warned,
-    string_agg(dataset || ' ' || check_name, ', ' order by dataset, check_name)
-        filter (where outcome = 'failed') as failed_checks
-from audit.gate_results
-group by run_id
-order by checked_at desc
+with gates as (
+    select
+        run_id,
+        min(checked_at) as checked_at,
+        count(*) filter (where outcome = 'passed') as passed,
+        count(*) filter (where outcome = 'failed') as failed,
+        count(*) filter (where outcome = 'warned') as warned,
+        string_agg(dataset || ' ' || check_name, ', ' order by dataset, check_name)
+            filter (where outcome = 'failed') as failed_checks
+    from audit.gate_results
+    group by run_id
+),
+publishes as (
+    select run_id, arg_max(outcome, published_at) as publish_outcome
+    from audit.publish_log
+    where run_id is not null
+    group by run_id
+)
+select gates.*, coalesce(publishes.publish_outcome, 'not published') as publish_outcome
+from gates
+left join publishes on gates.run_id = publishes.run_id
+order by gates.checked_at desc
 """
 
 
 def write_runs_index(con: Any, root: Path | None = None) -> Path:
-    """``<gx docs root>/index.html``: every run with data docs, newest first, with its gate outcome."""
+    """``<gx docs root>/index.html``: every run with a gate report, newest first, with its outcome (no script, no
+    external reference)."""
     root = root or gx_docs_root()
     rows = [r for r in con.execute(RUNS_INDEX_QUERY).fetchall() if (root / r[0] / "index.html").exists()]
     cells = "".join(
         f"<tr class='{'failed' if failed else 'passed'}'><td><a href='{html.escape(run_id)}/index.html'>"
         f"{html.escape(run_id)}</a></td><td>{checked_at:%Y-%m-%d %H:%M:%S %Z}</td><td>{passed}</td><td>{failed}</td>"
-        f"<td>{warned}</td><td>{html.escape(failed_checks or '')}</td></tr>"
-        for run_id, checked_at, passed, failed, warned, failed_checks in rows
+        f"<td>{warned}</td><td>{html.escape(failed_checks or '')}</td><td>{html.escape(published)}</td></tr>"
+        for run_id, checked_at, passed, failed, warned, failed_checks, published in rows
     )
     page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Partnerlens quality gates</title><style>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Partnerlens quality gates</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;"
         "border-bottom:1px solid #ddd;text-align:left}tr.failed td{background:#fde8e8}</style></head><body>"
-        "<h1>Partnerlens quality gates</h1><p>GX data docs of every nightly run, newest first. A run with a failed "
+        "<h1>Partnerlens quality gates</h1><p>The gate report of every nightly run, newest first. A run with a failed "
         "check published nothing.</p><table><tr><th>run</th><th>checked at</th><th>passed</th><th>failed</th>"
-        f"<th>warned</th><th>failed checks</th></tr>{cells}</table></body></html>"
+        f"<th>warned</th><th>failed checks</th><th>publish</th></tr>{cells}</table></body></html>"
     )
     root.mkdir(parents=True, exist_ok=True)
     index = root / "index.html"
@@ -256,11 +279,34 @@ _RUNS: dict[tuple[str, str], GxRun] = {}
 
 def gx_run(run_id: str) -> GxRun:
     """The GX context of a run (one per process and run: the nightly job runs its steps in one process)."""
-    docs_dir = run_docs_dir(run_id)
+    docs_dir = gx_site_dir(run_id)
     key = (run_id, str(docs_dir))
     if key not in _RUNS:
         _RUNS[key] = GxRun(run_id, docs_dir)
     return _RUNS[key]
+
+
+def expectation_outcomes(result: Any) -> list[ExpectationOutcome]:
+    """The expectations of a GX suite validation result, reduced to what the gates report."""
+    outcomes = []
+    for item in result.results:
+        details = item.result or {}
+        outcomes.append(
+            ExpectationOutcome(
+                type=item.expectation_config.type,
+                kwargs={k: v for k, v in item.expectation_config.kwargs.items() if k != "batch_id"},
+                success=bool(item.success),
+                unexpected_count=_int_or_none(details.get("unexpected_count")),
+                element_count=_int_or_none(details.get("element_count")),
+                observed_value=jsonable(details.get("observed_value")),
+                partial_unexpected_list=[jsonable(v) for v in details.get("partial_unexpected_list") or []],
+                unexpected_indexes=[
+                    int(i[ROW_COLUMN]) if isinstance(i, dict) else i
+                    for i in details.get("partial_unexpected_index_list") or []
+                ],
+            )
+        )
+    return outcomes
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -410,7 +410,7 @@ def test_a_partner_feed_that_stops_or_arrives_at_a_tenth_fails_gate_1_for_that_p
     messages = "\n".join(failure_messages(result))
     assert "gate_1 check 'volume' failed on raw.touchpoints" in messages
     docs = env / "gx_docs" / result.run_id / "index.html"
-    assert f"GX data docs: {docs}" in messages and docs.exists()
+    assert f"Gate report: {docs}" in messages and docs.exists()
     assert f"for {', '.join(sorted([stopped, shrunk]))}" in messages
     with connect(env) as con:
         outcome, failed_count, sample = con.execute(

@@ -129,9 +129,10 @@ def test_a_feed_that_fails_gate_2_leaves_every_published_mart_byte_for_byte_as_i
     steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert "partnerlens_dbt" in steps and not any(step.startswith("published") for step in steps)
 
-    index = run_docs_dir(result.run_id) / "index.html"
-    assert index == warehouse.parent / "gx_docs" / result.run_id / "index.html"
-    pages = list(index.parent.glob("validations/gate_2/marts/fct_touchpoints/no_email_values/**/*.html"))
+    report = run_docs_dir(result.run_id) / "index.html"
+    assert report == warehouse.parent / "gx_docs" / result.run_id / "index.html"
+    assert f"Gate report: {report}" in messages and "no_email_values" in report.read_text()
+    pages = list(report.parent.glob("gx/validations/gate_2/marts/fct_touchpoints/no_email_values/**/*.html"))
     assert len(pages) == 1 and "Failed" in pages[0].read_text()
 
 

@@ -268,6 +268,7 @@ def test_failed_gate_rows_make_publish_refuse_and_show_in_run_history(warehouse)
     from orchestration.quality.evaluation import record_outcomes
     from orchestration.quality.gx_adapter import gx_run, run_docs_dir, write_runs_index
     from orchestration.quality.plan import candidate_scope
+    from orchestration.quality.report import write_run_docs
     from orchestration.warehouse.publish import PublishRefused, publish_candidate
 
     con = warehouse
@@ -289,11 +290,18 @@ def test_failed_gate_rows_make_publish_refuse_and_show_in_run_history(warehouse)
     assert history == (1, "gate_2:marts.fct_touchpoints:no_email_values", "refused")
 
     index = gx_run("run-refused").build_docs()
-    assert index == run_docs_dir("run-refused") / "index.html"
-    assert index.parent.parent.name == "gx_docs"
+    assert index == run_docs_dir("run-refused") / "gx" / "index.html"
+    assert index.parent.parent.parent.name == "gx_docs"
     html = index.read_text()
     assert "gate_2.marts.fct_touchpoints.no_email_values" in html and "Failed" in html
     (page,) = index.parent.glob("validations/gate_2/marts/fct_touchpoints/no_email_values/**/*.html")
     assert "utm_campaign" in page.read_text()  # the docs name the offending column, not just a count
-    runs = write_runs_index(con).read_text()
+    assert write_runs_index(con).read_text().count("run-refused") == 0  # listed once it has a gate report
+    report = write_run_docs(con, "run-refused")
+    assert report == run_docs_dir("run-refused") / "index.html"
+    text = report.read_text()
+    assert "J***@example.com" in text and "Jane.Doe" not in text  # the masked example, never the value
+    assert "<b>Publish:</b> refused" in text
+    runs = (report.parent.parent / "index.html").read_text()
     assert "run-refused/index.html" in runs and "marts.fct_touchpoints no_email_values" in runs
+    assert "<td>refused</td>" in runs
