@@ -8,7 +8,6 @@ their tests (the models are ported to PostgreSQL separately).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -108,7 +107,6 @@ def test_a_wrong_expectation_fails_its_macro_test(tmp_path: Path) -> None:
     assert results and all(result == ("pass", 0) for result in results.values()), results
 
 
-@pytest.mark.skipif(importlib.util.find_spec("dbt.adapters.postgres") is None, reason="dbt-postgres is not installed")
 def test_postgres_branches_compile(tmp_path: Path) -> None:
     """dbt compile picks the postgres__ implementations (no server is needed to compile)."""
     project = project_copy(tmp_path / "project")
