@@ -29,12 +29,32 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(dbt_vars: dict | None = None, full_refresh: bool = False) -> int:
-    from orchestration.paths import warehouse_path
-    from partnerlens.runner import failure_messages, run_nightly
+def _run(dbt_vars: dict | None = None, full_refresh: bool = False, verbose: bool = False) -> int:
+    """Run the nightly job: a line per stage as it finishes, then warnings, the summary and any failure in full."""
+    from orchestration.paths import landing_path, warehouse_path
+    from partnerlens.progress import RunReporter, quiet_output
+    from partnerlens.runner import compute_log_paths, ensure_dagster_home, run_nightly
     from partnerlens.summary import print_run_summary
 
-    result = run_nightly(dbt_vars=dbt_vars, full_refresh=full_refresh)
+    home = ensure_dagster_home()
+    print(f"Nightly run: feeds from {landing_path()}, warehouse {warehouse_path()}, Dagster home {home}", flush=True)
+    if verbose:
+        os.environ["PARTNERLENS_GX_PROGRESS_BARS"] = "1"
+        reporter = RunReporter(sys.stdout)
+        with reporter.running():
+            result = run_nightly(dbt_vars=dbt_vars, full_refresh=full_refresh, reporter=reporter)
+    else:
+        with quiet_output() as terminal:
+            reporter = RunReporter(terminal, live=terminal.isatty())
+            with reporter.running():
+                result = run_nightly(
+                    dbt_vars=dbt_vars, full_refresh=full_refresh, reporter=reporter, console_log_level="INFO"
+                )
+    warnings = reporter.warnings()
+    if warnings:
+        print("\nWarnings:")
+        for warning in warnings:
+            print(f"  - {warning}")
     if warehouse_path().exists():
         print_run_summary(warehouse_path(), result)
     from orchestration.quality.gx_adapter import run_docs_dir
@@ -42,12 +62,19 @@ def _run(dbt_vars: dict | None = None, full_refresh: bool = False) -> int:
     docs = run_docs_dir(result.run_id) / "index.html"
     if docs.exists():
         print(f"\nGate report of this run (every check, its outcome and failing rows; works offline): {docs}")
+    logs = compute_log_paths(result.run_id, reporter.log_file_key)
+    where = f"Dagster run {result.run_id} (`make dev` shows it" + (
+        f"; its output: {logs[0].with_suffix('')}.out/.err)" if logs else ")"
+    )
     if not result.success:
+        sys.stdout.flush()
         print("\nThe nightly run FAILED; the published marts were left as they were.", file=sys.stderr)
-        for message in failure_messages(result):
-            print(f"  - {message}", file=sys.stderr)
+        for line in reporter.failures():
+            print(f"  {line}", file=sys.stderr)
+        print(where, file=sys.stderr)
         return 1
-    print(f"\nThe nightly run {result.run_id} succeeded; published marts are in schema `marts` of {warehouse_path()}.")
+    print(f"\nThe nightly run succeeded; published marts are in schema `marts` of {warehouse_path()}.")
+    print(where)
     return 0
 
 
@@ -63,23 +90,30 @@ def _parse_vars(text: str | None) -> dict:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    return _run(_parse_vars(args.vars), args.full_refresh)
+    return _run(_parse_vars(args.vars), args.full_refresh, verbose=args.verbose)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.paths import landing_path
+    from partnerlens.progress import format_stage_line
 
     landing = landing_path()
     if not any(landing.glob("*/*/*")):
-        print(
-            f"Generating a demo partner ecosystem into {landing} (seed {args.seed}, {args.touchpoints:,} touchpoints)"
-        )
         from partnerlens.synthetic import generate
 
-        print(generate(landing, seed=args.seed, touchpoints=args.touchpoints, partners=args.partners))
+        print(f"Generating a demo partner ecosystem (seed {args.seed}, {args.touchpoints:,} touchpoints)", flush=True)
+        summary = generate(landing, seed=args.seed, touchpoints=args.touchpoints, partners=args.partners)
+        if args.verbose:
+            print(summary)
+        rows, dirty = sum(summary.rows.values()), sum(summary.dirty_rows.values())
+        what = (
+            f"{len(summary.files)} files, {rows:,} rows ({dirty:,} with a defect) of "
+            f"{summary.window_start} .. {summary.window_end} into {landing}"
+        )
+        print(format_stage_line("generate", summary.wall_seconds, what))
     else:
-        print(f"Landing folder {landing} already has feeds; loading what is new.")
-    return _run(_parse_vars(args.vars))
+        print(format_stage_line("generate", None, f"{landing} already has feeds: the run loads what is new"))
+    return _run(_parse_vars(args.vars), verbose=args.verbose)
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:

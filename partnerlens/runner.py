@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.paths import PROJECT_DIR
+from partnerlens.progress import LOGGER_NAME, RunReporter, plan_steps
 
 
 def nightly_run_config(dbt_vars: dict[str, Any] | None = None, full_refresh: bool = False) -> dict[str, Any]:
@@ -54,17 +55,44 @@ def run_nightly(
     full_refresh: bool = False,
     instance: dg.DagsterInstance | None = None,
     selection: list[dg.AssetKey] | None = None,
+    reporter: RunReporter | None = None,
+    console_log_level: str = "DEBUG",
 ) -> dg.ExecuteInProcessResult:
-    """Execute the nightly job in this process and return its result (never raises on a failed step)."""
+    """Execute the nightly job in this process and return its result (never raises on a failed step).
+
+    `console_log_level` is the level of Dagster's console log (DEBUG: every event of the run); a `reporter` follows
+    the run through a logger of its own (the command line's stage lines). Whatever the levels, the Dagster instance
+    records every event of the run.
+    """
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("nightly")
+    run_config = nightly_run_config(dbt_vars, full_refresh)
+    loggers = dict(job.loggers)
+    # Dagster's default console logger ("console"), the one logger of the job unless a reporter joins it
+    run_config["loggers"] = {"console": {"config": {"log_level": console_log_level}}} if "console" in loggers else {}
+    if reporter is not None:
+        reporter.expect(plan_steps(job, selection))
+        loggers[LOGGER_NAME] = reporter.logger_def()
+        run_config["loggers"][LOGGER_NAME] = {}
+        job = job.with_logger_defs(loggers)
     return job.execute_in_process(
-        run_config=nightly_run_config(dbt_vars, full_refresh),
+        run_config=run_config,
         instance=instance or dagster_instance(),
         raise_on_error=False,
         asset_selection=selection,
     )
+
+
+def compute_log_paths(run_id: str, file_key: str | None) -> list[Path]:
+    """The files holding what a run printed (stdout, stderr), when the instance keeps compute logs locally."""
+    if not file_key:
+        return []
+    manager = dg.DagsterInstance.get().compute_log_manager
+    if not hasattr(manager, "get_captured_local_path"):
+        return []
+    log_key = manager.build_log_key_for_run(run_id, file_key)
+    return [Path(manager.get_captured_local_path(log_key, extension)) for extension in ("out", "err")]
 
 
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:

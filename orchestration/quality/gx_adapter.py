@@ -118,7 +118,11 @@ class GxRun:
 
     def __init__(self, run_id: str, docs_dir: Path) -> None:
         import great_expectations as gx
-        from great_expectations.data_context.types.base import DataContextConfig, FilesystemStoreBackendDefaults
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            FilesystemStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
 
         self.run_id = run_id
         self.docs_dir = docs_dir
@@ -126,6 +130,9 @@ class GxRun:
         config = DataContextConfig(
             store_backend_defaults=FilesystemStoreBackendDefaults(root_directory=str(docs_dir / "_gx")),
             analytics_enabled=False,
+            # GX draws a progress bar per validation; PARTNERLENS_GX_PROGRESS_BARS=1 (`partnerlens run --verbose`)
+            # shows them
+            progress_bars=ProgressBarsConfig(globally=os.environ.get("PARTNERLENS_GX_PROGRESS_BARS") == "1"),
             data_docs_sites={
                 SITE: {
                     "class_name": "SiteBuilder",
