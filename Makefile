@@ -46,8 +46,8 @@ dev: setup  ## the Dagster UI on the code location (it lists the runs of `make d
 	@$(PY) -c 'from partnerlens.runner import ensure_dagster_home; ensure_dagster_home()'
 	$(VENV)/bin/dagster dev -m orchestration.definitions
 
-docs: setup  ## dbt docs (descriptions of every model and column)
-	$(VENV)/bin/dbt docs generate
+docs: setup  ## dbt docs of the served marts with their column types (runs the demo first if there is no warehouse)
+	$(PY) -m partnerlens docs --demo
 
 clean:
 	rm -rf target logs warehouse landing .dagster_home

@@ -153,6 +153,37 @@ def _cmd_statements(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from orchestration.paths import warehouse_path
+    from partnerlens.docs import generate_docs
+
+    warehouse = warehouse_path()
+    if not warehouse.exists():
+        if not args.demo:
+            print(
+                f"No warehouse at {warehouse}: the docs describe the marts a run has published. "
+                "Run `make demo` (or `partnerlens run`) first, or add --demo.",
+                file=sys.stderr,
+            )
+            return 1
+        code = _cmd_demo(build_parser().parse_args(["demo"]))
+        if code != 0:
+            return code
+    print(f"Generating dbt docs of the marts served in schema `marts` of {warehouse} ...", flush=True)
+    result = generate_docs(warehouse)
+    columns = sum(len(c) for c in result.documented.values())
+    print(f"{len(result.documented)} served marts documented with their {columns} columns and types:")
+    print(f"  {result.static_page}  (one page, opens from disk)")
+    print(f"  or serve them: .venv/bin/dbt docs serve --target-path {result.out_dir}")
+    if result.missing:
+        print(
+            f"The catalog has no columns for {', '.join(result.missing)}: not served yet? `partnerlens run` serves it.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _cmd_scorecards(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -321,6 +352,16 @@ def build_parser() -> argparse.ArgumentParser:
     statements.add_argument("--partner", metavar="ID", help="one partner id; default: every partner")
     add_location_options(statements, landing=False)
     statements.set_defaults(func=_cmd_statements)
+
+    docs = command(
+        "docs",
+        "dbt docs of the served marts, with every column's type (needs a warehouse a run has published into)",
+    )
+    add_location_options(docs, landing=False)
+    docs.add_argument(
+        "--demo", action="store_true", help="when there is no warehouse yet, run the demo first (as `make docs` does)"
+    )
+    docs.set_defaults(func=_cmd_docs)
 
     scorecards = command(
         "scorecards", "write a self-contained HTML scorecard per partner and the internal joint-program dashboard"

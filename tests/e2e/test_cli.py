@@ -4,7 +4,8 @@ A successful run prints a line per stage (what it did, how long it took), then w
 Dagster's debug log, dbt's own output, Great Expectations' progress bars or Dagster's telemetry banner. A failing run
 prints its complete error and the checks that failed. `--verbose` prints Dagster's log. The run is recorded in the
 Dagster instance of the Dagster home, the one `dagster dev` reads. The figures on the stage lines are compared with
-what the generator wrote, the feed contracts' rejects, the suites in expectations/ and the dbt manifest.
+what the generator wrote, the feed contracts' rejects, the suites in expectations/ and the dbt manifest. `partnerlens
+docs` (`make docs`) documents the marts the run served, with the column types DuckDB reports for them.
 """
 
 from __future__ import annotations
@@ -295,3 +296,59 @@ def test_a_run_that_cannot_start_says_why_and_verbose_shows_dagsters_log(quiet_r
     assert_quiet(quiet.stdout)
     assert " - DEBUG - " in verbose.stdout and "RUN_START" in verbose.stdout
     assert "Telemetry:" not in verbose.stdout  # the Dagster home's dagster.yaml turns it off
+
+
+def test_docs_describe_every_served_mart_with_the_column_types_the_warehouse_serves(quiet_run) -> None:
+    root, _ = quiet_run
+    completed = subprocess.run(
+        [sys.executable, "-m", "partnerlens", "docs", "--warehouse", str(root / "wh.duckdb")],
+        cwd=PROJECT_DIR,
+        env=cli_env(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    # what the warehouse serves, read from DuckDB itself
+    served: dict[str, dict[str, str]] = {}
+    with duckdb.connect(str(root / "wh.duckdb"), read_only=True) as con:
+        for table, column, data_type in con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' order by table_name, ordinal_position"
+        ).fetchall():
+            served.setdefault(table, {})[column] = data_type
+    assert {"dim_partners", "fct_touchpoints", "mart_partner_roi", "fct_partner_payouts"} <= set(served)
+
+    docs = root / "dbt_target" / "docs"
+    catalog = json.loads((docs / "catalog.json").read_text())
+    documented = {
+        node["metadata"]["name"]: {name: column["type"] for name, column in node["columns"].items()}
+        for node in catalog["nodes"].values()
+        if node["metadata"]["schema"] == "marts"
+    }
+    assert documented == served
+    # the docs join each served mart's model (description, columns) with that catalog entry
+    manifest = json.loads((docs / "manifest.json").read_text())
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    for mart, columns in served.items():
+        assert models[mart]["schema"] == "marts" and models[mart]["description"]
+        assert set(models[mart]["columns"]) == set(columns)
+    page = (docs / "static_index.html").read_text()
+    assert all(f'"{mart}"' in page for mart in served)
+    assert f"{len(served)} served marts documented" in completed.stdout
+    assert str(docs / "static_index.html") in completed.stdout
+
+
+def test_docs_without_a_warehouse_say_to_run_the_demo_first(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "partnerlens", "docs", "--warehouse", str(tmp_path / "none.duckdb")],
+        cwd=PROJECT_DIR,
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 1
+    assert f"No warehouse at {tmp_path / 'none.duckdb'}" in completed.stderr and "make demo" in completed.stderr
+    assert not (tmp_path / "none.duckdb").exists()
