@@ -96,14 +96,16 @@ def run_checks(
         raise gate_failure(result, extra)
 
 
-def build_gate_1_check(contract: FeedContract, suite: Suite) -> dg.AssetChecksDefinition:
-    """Gate 1 of one feed: the checks of expectations/raw/<feed>.yml on raw/<feed>, after the load."""
+def build_gate_1_check(contract: FeedContract, suite: Suite | None) -> dg.AssetChecksDefinition:
+    """Gate 1 of one feed: the checks of expectations/raw/<feed>.yml on raw/<feed>, after the load, and the delivery
+    check of its contract."""
     plan = gate_1_plan(contract, suite)
+    description = suite.description if suite else "the feed contract's delivery expectation."
 
     @dg.multi_asset_check(
         specs=check_specs(plan, "Gate 1"),
         name=f"gate_1_{contract.feed}",
-        description=f"Gate 1 on raw.{contract.feed}: {suite.description}".strip(),
+        description=f"Gate 1 on raw.{contract.feed}: {description}".strip(),
     )
     def gate_1(context, warehouse: WarehouseResource, run_lock: RunLockResource):
         yield from run_checks(context, warehouse, "gate_1", plan)
@@ -134,7 +136,7 @@ def build_asset_checks() -> list[Any]:
     checks: list[Any] = []
     for feed, contract in load_contracts().items():
         suite = suites.get(f"raw.{feed}")
-        if suite is not None:
+        if suite is not None or contract.delivery is not None:
             checks.append(build_gate_1_check(contract, suite))
     gate_2 = build_gate_2_check(suites, mart_models())
     if gate_2 is not None:

@@ -6,7 +6,7 @@ import dagster as dg
 
 from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.feeds.contracts import FeedContract, load_contracts
-from orchestration.feeds.loader import ensure_warehouse, load_feed
+from orchestration.feeds.loader import LoadError, ensure_warehouse, load_feed
 
 LOAD_GROUP = "load"
 
@@ -37,7 +37,10 @@ def build_load_asset(contract: FeedContract) -> dg.AssetsDefinition:
     def load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, run_lock: RunLockResource):
         with warehouse.connect() as con:
             ensure_warehouse(con)
-            result = load_feed(con, contract, warehouse.landing_root, run_id=context.run.run_id)
+            try:
+                result = load_feed(con, contract, warehouse.landing_root, run_id=context.run.run_id)
+            except LoadError as error:  # a wrong landing folder, a load rolled back: say it in the loader's words
+                raise dg.Failure(description=f"raw.{contract.feed}: {error}") from error
             total_rows = con.execute(f"select count(*) from raw.{contract.feed}").fetchone()[0]
         for file in result.files:
             if file.status == "skipped_duplicate":

@@ -22,6 +22,11 @@ Feed keys
                     ``conflicting_duplicate`` (another version of it). Keys compare trimmed values (``' x '`` is
                     ``'x'``).
 ``require_one_of``  optional list of columns of which at least one must be non-null (rule ``require_one_of``).
+``delivery``        optional ``{within_hours: <hours>, when_missing: fail | warn}``: the feed is expected every night.
+                    Gate 1's ``delivery`` check on ``raw.<feed>`` fails the run (``fail``) or warns (``warn``) when no
+                    file of the feed was loaded within the last ``within_hours`` hours, by this run or an earlier one
+                    (so a re-run the same night passes, and a night without files, or a warehouse that never loaded
+                    one, does not).
 ``columns``         list of column contracts (below), in the order they are validated and stored.
 
 Column keys
@@ -78,7 +83,12 @@ INTERNAL_SOURCE = "internal"
 #: Folder holding the packaged contracts.
 DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 
-FEED_KEYS = frozenset({"feed", "description", "source_kind", "load_mode", "key", "require_one_of", "columns"})
+FEED_KEYS = frozenset(
+    {"feed", "description", "source_kind", "load_mode", "key", "require_one_of", "delivery", "columns"}
+)
+DELIVERY_KEYS = frozenset({"within_hours", "when_missing"})
+#: What a missing delivery does: fail gate 1 (blocking) or warn.
+WHEN_MISSING = ("fail", "warn")
 COLUMN_KEYS = frozenset(
     {
         "name",
@@ -138,6 +148,18 @@ class ColumnContract:
 
 
 @dataclass(frozen=True)
+class DeliveryExpectation:
+    """How often a file of the feed is expected (``delivery`` in the contract)."""
+
+    within_hours: float
+    when_missing: str  # fail | warn
+
+    @property
+    def blocking(self) -> bool:
+        return self.when_missing == "fail"
+
+
+@dataclass(frozen=True)
 class FeedContract:
     """The contract of one feed: its columns, key, load mode and who may deliver it."""
 
@@ -149,6 +171,7 @@ class FeedContract:
     require_one_of: tuple[str, ...] = ()
     description: str = ""
     path: Path | None = None
+    delivery: DeliveryExpectation | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -260,7 +283,21 @@ def parse_contract(data: Any, where: str = "<contract>") -> FeedContract:
         columns=columns,
         require_one_of=require_one_of,
         description=description,
+        delivery=_delivery(data.get("delivery"), f"{where}: delivery"),
     )
+
+
+def _delivery(value: Any, where: str) -> DeliveryExpectation | None:
+    """Validate ``delivery: {within_hours, when_missing}``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ContractError(f"{where}: must be a mapping {{within_hours: <hours>, when_missing: fail | warn}}")
+    _no_unknown_keys(value, DELIVERY_KEYS, where)
+    hours = value.get("within_hours")
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
+        raise ContractError(f"{where}: within_hours must be a positive number of hours, got {hours!r}")
+    return DeliveryExpectation(float(hours), _choice(value.get("when_missing"), WHEN_MISSING, f"{where}: when_missing"))
 
 
 def _parse_column(item: Any, position: int, where: str) -> ColumnContract:

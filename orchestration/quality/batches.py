@@ -9,9 +9,12 @@ PII, reconciliation, conservation) is aggregated or filtered in SQL first, and G
 ``duplicate_keys``  the rows that share a key with another row or lack one: for append feeds across the whole raw
                     table (keys touched by this run), for snapshot feeds within one file, for marts across the whole
                     candidate table. Empty when all is well; the expectations (unique, not null) flag every row.
+``delivery``        one row: when a file of the feed was last loaded (by any run) and how many hours ago, with this
+                    run's loaded and rejected files (the check a feed contract's ``delivery`` adds).
 ``volume``          per source (partner): rows delivered in this run, the median of its last ``history_runs``
                     deliveries and their ratio (null when there is too little history to judge).
-``freshness``       per source: newest event time, how far it lags the feed's newest event, hours since its last load.
+``freshness``       per source: newest event time, how far it lags the feed's newest event, the longest gap between its
+                    events over the recent past (its cadence) and the lag that allows, hours since its last load.
 ``pii_columns``     the relation's column names and types.
 ``pii_values``      per varchar column: how many values look like an email address, with a masked example.
 ``query``           any SQL from the suite (``{relation}``, ``{schema}``, ``{table}``, ``{run_id}`` are filled in);
@@ -112,6 +115,25 @@ def new_rows(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> B
         note = f"a sample of about {max_rows:,} of {total:,} new rows"
     frame = con.execute(f"select {select} from {source} as new_rows where {where}").to_arrow_table().to_pandas()
     return Batch(frame, rows_in_scope=total, note=note)
+
+
+def delivery(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    """One row: when a file of the feed was last loaded (by any run), how many hours ago, and this run's files."""
+    run, feed = lit(scope.run_id), lit(scope.table)
+    frame = con.execute(
+        f"""select
+                {feed} as feed,
+                max(finished_at) filter (where status = 'loaded') as last_delivery_at,
+                date_diff('second', max(finished_at) filter (where status = 'loaded'), now()) / 3600.0
+                    as hours_since_last_delivery,
+                count(*) filter (where status = 'loaded' and run_id = {run}) as files_loaded_this_run,
+                count(*) filter (where status = 'rejected_file' and run_id = {run}) as files_rejected_this_run
+            from audit.load_log
+            where feed = {feed}"""
+    ).df()
+    loaded, rejected = int(frame["files_loaded_this_run"][0]), int(frame["files_rejected_this_run"][0])
+    note = f"{loaded} file(s) loaded and {rejected} rejected by this run"
+    return Batch(frame, rows_in_scope=1, note=note)
 
 
 def duplicate_keys(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
@@ -236,17 +258,25 @@ def volume(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Bat
 
 
 def freshness(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
-    """Per source: how far its newest event lags the feed's newest, and how far it may lag given its usual rate."""
+    """Per source: how far its newest event lags the feed's newest, against the quiet spells of its own history.
+
+    A source's cadence is the longest gap between two of its events in the ``cadence_window_days`` before the
+    feed's newest event, measured between the UTC days it has events on (the last event of one day to the first of
+    the next active day; gaps within a day are never longer than one, and ``min_lag_hours`` is above that). It may
+    lag ``gap_factor`` times that gap, and always ``min_lag_hours``: a partner that goes quiet for a week now and then
+    is judged against its weeks, one that sends a touch an hour against its hours. A source with a single active day
+    has no gap yet and is judged against ``min_lag_hours``.
+    """
     event = f"cast({ident(str(check.batch['event_time_column']))} as timestamptz)"
     min_lag = float(check.batch.get("min_lag_hours", 72))
-    gap_factor = float(check.batch.get("gap_factor", 7))
-    window = int(check.batch.get("rate_window_days", 30))
+    gap_factor = float(check.batch.get("gap_factor", 2))
+    window = int(check.batch.get("cadence_window_days", 90))
     sql = f"""
         with daily as (
             select
                 _source as source,
                 cast({event} as date) as event_day,
-                count(*) as events,
+                min({event}) as first_event_at,
                 max({event}) as newest_event_at,
                 max(_loaded_at) as last_loaded_at
             from {scope.relation}
@@ -260,28 +290,34 @@ def freshness(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> 
         feed as (
             select max(newest_event_at) as feed_newest_event_at from per_source
         ),
-        recent as (
-            select daily.source, sum(daily.events) as recent_events
+        gaps as (
+            select
+                source,
+                event_day,
+                date_diff(
+                    'second', lag(newest_event_at) over (partition by source order by event_day), first_event_at
+                ) / 3600.0 as gap_hours
             from daily
+        ),
+        cadence as (
+            select gaps.source, max(gaps.gap_hours) as longest_gap_hours
+            from gaps
             cross join feed
-            where daily.event_day > cast(feed.feed_newest_event_at as date) - {window}
-            group by daily.source
+            where gaps.event_day > cast(feed.feed_newest_event_at as date) - {window}
+            group by gaps.source
         )
         select
             per_source.source,
             per_source.newest_event_at,
             feed.feed_newest_event_at,
             date_diff('second', per_source.newest_event_at, feed.feed_newest_event_at) / 3600.0 as hours_behind_feed,
-            cast(coalesce(recent.recent_events, 0) as bigint) as events_last_{window}_days,
-            greatest(
-                {min_lag},
-                coalesce({gap_factor} * 24.0 * {window} / nullif(recent.recent_events, 0), 0)
-            ) as allowed_lag_hours,
+            cast(cadence.longest_gap_hours as double) as longest_gap_hours_last_{window}_days,
+            greatest({min_lag}, coalesce({gap_factor} * cadence.longest_gap_hours, 0)) as allowed_lag_hours,
             per_source.last_loaded_at,
             date_diff('second', per_source.last_loaded_at, now()) / 3600.0 as hours_since_last_load
         from per_source
         cross join feed
-        left join recent on per_source.source = recent.source
+        left join cadence on per_source.source = cadence.source
         order by per_source.source"""
     frame = con.execute(sql).df()
     if frame.empty:
@@ -368,6 +404,7 @@ def query(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batc
 
 BUILDERS: dict[str, Callable[[duckdb.DuckDBPyConnection, CheckDef, Scope], Batch]] = {
     "new_rows": new_rows,
+    "delivery": delivery,
     "duplicate_keys": duplicate_keys,
     "volume": volume,
     "freshness": freshness,

@@ -1,6 +1,7 @@
 """The plan of the gates: every check of every suite, applied to the datasets it covers, with its key filled in.
 
-Gate 1 applies ``expectations/raw/<feed>.yml`` to ``raw.<feed>``. Gate 2 applies ``expectations/marts/_all_marts.yml``
+Gate 1 applies ``expectations/raw/<feed>.yml`` to ``raw.<feed>``, and the ``delivery`` check of a feed contract that
+expects the feed every night. Gate 2 applies ``expectations/marts/_all_marts.yml``
 to every mart and each mart's own suite to it; a suite for a model the dbt project does not build yet is reported on
 its ``fallback_model`` and passes with a note. The plan is made once, when the code location loads; each run only
 adds its scope (its run id and candidate schema).
@@ -19,6 +20,8 @@ from orchestration.warehouse.versions import candidate_schema
 
 #: The dataset name of the suite applied to every mart.
 ALL_MARTS = "marts.*"
+#: The name of the gate-1 check a contract's ``delivery`` adds.
+DELIVERY_CHECK = "delivery"
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,46 @@ def candidate_scope(run_id: str, model: str, key: tuple[str, ...]) -> Scope:
     )
 
 
-def gate_1_plan(contract: FeedContract, suite: Suite) -> list[PlannedCheck]:
-    """Gate 1 of one feed: the checks of its suite on raw.<feed>, keyed by the feed contract's key."""
-    return [
-        planned(check, "gate_1", suite.dataset, tuple(contract.key), load_mode=contract.load_mode)
-        for check in suite.checks
-    ]
+def gate_1_plan(contract: FeedContract, suite: Suite | None) -> list[PlannedCheck]:
+    """Gate 1 of one feed: the checks of its suite on raw.<feed>, keyed by the feed contract's key, and the
+    ``delivery`` check when the contract expects the feed every night."""
+    checks = list(suite.checks) if suite else []
+    if contract.delivery is not None:
+        if any(check.name == DELIVERY_CHECK for check in checks):
+            raise SuiteError(f"raw.{contract.feed}: the check name {DELIVERY_CHECK} is taken by the feed contract")
+        checks.append(delivery_check(contract))
+    dataset = f"raw.{contract.feed}"
+    return [planned(check, "gate_1", dataset, tuple(contract.key), load_mode=contract.load_mode) for check in checks]
+
+
+def delivery_check(contract: FeedContract) -> CheckDef:
+    """The gate-1 check of a contract's ``delivery``: a file of the feed was loaded in the last ``within_hours``."""
+    expected = contract.delivery
+    assert expected is not None
+    hours = f"{expected.within_hours:g}"
+    return CheckDef(
+        name=DELIVERY_CHECK,
+        description=(
+            f"A file of {contract.feed} was loaded within the last {hours} hours, by this run or an earlier one "
+            f"(the feed contract expects one every night; when_missing: {expected.when_missing})."
+        ),
+        severity="error" if expected.blocking else "warn",
+        batch={"kind": "delivery", "within_hours": expected.within_hours},
+        expectations=(
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "last_delivery_at"}},
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "hours_since_last_delivery", "max_value": expected.within_hours},
+            },
+        ),
+        sample_columns=(
+            "feed",
+            "last_delivery_at",
+            "hours_since_last_delivery",
+            "files_loaded_this_run",
+            "files_rejected_this_run",
+        ),
+    )
 
 
 def gate_2_plan(

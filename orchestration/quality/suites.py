@@ -43,7 +43,16 @@ EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 ALL_MARTS_FILE = "_all_marts.yml"
 GATES = ("gate_1", "gate_2")
 SEVERITIES = ("error", "warn")
-BATCH_KINDS = ("new_rows", "duplicate_keys", "volume", "freshness", "pii_columns", "pii_values", "query")
+BATCH_KINDS = (
+    "new_rows",
+    "duplicate_keys",
+    "delivery",
+    "volume",
+    "freshness",
+    "pii_columns",
+    "pii_values",
+    "query",
+)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SUITE_KEYS = {"dataset", "gate", "description", "checks", "fallback_model"}
 _CHECK_KEYS = {"name", "description", "severity", "batch", "expectations", "sample_columns"}

@@ -7,7 +7,7 @@ are worked out by hand in the comments.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -167,22 +167,109 @@ def _insert_touch(con, source: str, event_id: str, at: datetime, load_id: str = 
     )
 
 
-def test_freshness_allows_sparse_partners_more_lag(warehouse) -> None:
+def test_freshness_judges_each_partner_against_its_own_quiet_spells(warehouse) -> None:
+    from orchestration.quality.batches import build_batch
+
     con = warehouse
-    # The feed's newest touch is P001's at T0. P002 touches once a day (20 touches, all in the last 30 days): it may
-    # lag max(72, 7 * 24 * 30 / 20 = 252) = 252 hours and lags 100: passes. P003 touches every 72 minutes (300 touches
-    # over 15 days): it may lag max(72, 7 * 720 / 300 = 16.8) = 72 hours and lags 80: fails.
+    # The feed's newest touch is P001's at T0 (2026-03-10 12:00 UTC).
     _insert_touch(con, "P001", "a0", T0)
-    for day in range(20):
-        _insert_touch(con, "P002", f"b{day}", T0 - timedelta(hours=100 + 24 * day))
+    # P002 touched every 8 hours for 30 days, until 130 hours ago; before that it was quiet for 150 hours once, and
+    # touched every 8 hours again before. Its longest quiet spell in 90 days is 150 h: it may lag 2 * 150 = 300 h and
+    # lags 130: passes. (Judged by its recent rate alone, ~73 touches in the last 30 days, it would have been allowed
+    # max(72, 7 * 720 / 73) = 72 h and failed.)
+    recent = [T0 - timedelta(hours=130 + 8 * i) for i in range(90)]
+    earlier = [recent[-1] - timedelta(hours=150 + 8 * j) for j in range(90)]
+    for i, at in enumerate(recent + earlier):
+        _insert_touch(con, "P002", f"b{i}", at)
+    # P003 touches every 72 minutes (300 touches over 15 days): its longest gap is 1.2 h, so it may lag
+    # max(72, 2 * 1.2) = 72 hours, and lags 80: fails.
     for i in range(300):
         _insert_touch(con, "P003", f"c{i}", T0 - timedelta(hours=80) - timedelta(minutes=72 * i))
+    # P004 touched three times on one day only, 60 hours ago: no gap yet, the floor of 72 hours applies: passes.
+    for i in range(3):
+        _insert_touch(con, "P004", f"d{i}", T0 - timedelta(hours=60 + i))
+
     outcome = _evaluate(con, "r1", "raw.touchpoints", "freshness", _raw_scope("r1"))
     assert outcome.outcome == "failed", outcome.message
-    assert outcome.failed_count == 1
     assert [row["source"] for row in outcome.sample] == ["P003"]
+    assert outcome.failed_count == 1
     assert outcome.sample[0]["hours_behind_feed"] == pytest.approx(80)
     assert outcome.sample[0]["allowed_lag_hours"] == pytest.approx(72)
+    frame = build_batch(con, _suite_check("raw.touchpoints", "freshness"), _raw_scope("r1")).frame
+    by_source = frame.set_index("source")
+    assert by_source.loc["P002", "longest_gap_hours_last_90_days"] == pytest.approx(150)
+    assert by_source.loc["P002", "allowed_lag_hours"] == pytest.approx(300)
+    assert by_source.loc["P003", "longest_gap_hours_last_90_days"] == pytest.approx(1.2)
+    assert by_source.loc["P004", "allowed_lag_hours"] == pytest.approx(72)
+
+
+def test_a_sparse_generated_partner_passes_freshness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ecosystem of seed 11 with 25 partners: P009's newest touch lags the feed's by about 165 hours, after quiet
+    spells of up to 96 hours in the last 90 days (it may lag 192). Judged by its recent rate it failed every night."""
+    from orchestration.feeds.loader import load_feed
+    from partnerlens.synthetic import generate
+
+    apply_env(monkeypatch, tmp_path)
+    generate(tmp_path / "landing", seed=11, touchpoints=40_000, partners=25, end_date=date(2026, 12, 2))
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    contracts = load_contracts()
+    ensure_warehouse(con, contracts)
+    for feed in ("partners", "campaigns", "touchpoints"):
+        load_feed(con, contracts[feed], tmp_path / "landing", run_id="r1")
+    frame = con.execute(
+        """select _source, date_diff('second', max(occurred_at), (select max(occurred_at) from raw.touchpoints))
+                           / 3600.0
+           from raw.touchpoints group by 1 order by 2 desc limit 1"""
+    ).fetchone()
+    assert frame[0] == "P009" and frame[1] == pytest.approx(164.85, abs=0.01)  # the partner of the report
+
+    outcome = _evaluate(con, "r1", "raw.touchpoints", "freshness", _raw_scope("r1"))
+    assert outcome.outcome == "passed", outcome.message
+    con.close()
+
+
+def _evaluate_delivery(con, run_id: str, feed: str):
+    from orchestration.quality.evaluation import evaluate
+    from orchestration.quality.gx_adapter import gx_run
+    from orchestration.quality.plan import gate_1_plan
+    from orchestration.quality.suites import load_suites
+
+    plan = gate_1_plan(load_contracts()[feed], load_suites().get(f"raw.{feed}"))
+    item = next(item for item in plan if item.check.name == "delivery")
+    return evaluate(con, gx_run(run_id), item, item.scope(run_id))
+
+
+def test_an_expected_feed_that_delivered_nothing_fails_or_warns_as_its_contract_says(warehouse) -> None:
+    con = warehouse
+    now = datetime.now(UTC)
+    # Nothing ever loaded (an empty landing folder on a new warehouse): touchpoints are expected every night (fail).
+    never = _evaluate_delivery(con, "r1", "touchpoints")
+    assert (never.outcome, never.severity) == ("failed", "error")
+    assert "expect_column_values_to_not_be_null(last_delivery_at)" in never.message
+    assert never.sample == [
+        {
+            "feed": "touchpoints",
+            "last_delivery_at": None,
+            "hours_since_last_delivery": None,
+            "files_loaded_this_run": 0,
+            "files_rejected_this_run": 0,
+        }
+    ]
+    # Last night's files were loaded 30 hours ago and nothing since: more than the contract's 20 hours.
+    _log_delivery(con, "r1", "P001", 10, now - timedelta(hours=30))
+    late = _evaluate_delivery(con, "r2", "touchpoints")
+    assert late.outcome == "failed"
+    assert late.sample[0]["hours_since_last_delivery"] == pytest.approx(30, abs=0.1)
+    # Tonight's run loaded a file two hours ago and failed later: its re-run loads nothing new and passes.
+    _log_delivery(con, "r2", "P001", 10, now - timedelta(hours=2))
+    rerun = _evaluate_delivery(con, "r3", "touchpoints")
+    assert rerun.outcome == "passed", rerun.message
+    # Costs follow the campaign calendar: their contract only warns.
+    con.execute("update audit.load_log set feed = 'costs'")
+    con.execute("update audit.load_log set finished_at = finished_at - interval 1 day")
+    costs = _evaluate_delivery(con, "r3", "costs")
+    assert (costs.outcome, costs.severity) == ("warned", "warn")
+    assert costs.sample[0]["hours_since_last_delivery"] == pytest.approx(26, abs=0.1)
 
 
 def test_keys_of_an_append_feed_are_unique_across_loads(warehouse) -> None:

@@ -1048,6 +1048,10 @@ BASE_CONTRACT = {
             {"columns": [{"name": "thing_id", "type": "varchar", "required": True, "references": "partners"}]},
             "references must look like '<feed>.<column>'",
         ),
+        ({"delivery": {"within_hours": 0, "when_missing": "fail"}}, "within_hours must be a positive number"),
+        ({"delivery": {"within_hours": 20, "when_missing": "maybe"}}, "when_missing: 'maybe' is not one of fail, warn"),
+        ({"delivery": {"within_hours": 20, "when_missing": "warn", "every": "day"}}, "delivery: unknown key(s) every"),
+        ({"delivery": "nightly"}, "delivery: must be a mapping"),
     ],
 )
 def test_invalid_contracts_are_refused_with_clear_errors(change: dict, message: str) -> None:
