@@ -16,12 +16,19 @@ BENCH_TOUCHPOINTS ?= 1000000 10000000
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 16
 
+SETUP_LOG := logs/setup.log
+
+# The installation's own output (pip's notices, build warnings) goes to $(SETUP_LOG); on failure its end is printed.
 $(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
-	$(VENV)/bin/dbt parse --quiet
-	touch $(STAMP)
+	@mkdir -p $(dir $(SETUP_LOG))
+	@echo "setup: installing .venv (Python 3.11, pinned by constraints.txt); log in $(SETUP_LOG)"
+	@{ set -e; $(PYTHON) -m venv $(VENV); \
+	   $(PY) -m pip install --quiet --upgrade pip; \
+	   $(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'; \
+	   $(VENV)/bin/dbt parse --quiet; } > $(SETUP_LOG) 2>&1 \
+	  || { tail -n 40 $(SETUP_LOG); echo "setup failed: see $(SETUP_LOG)"; exit 1; }
+	@touch $(STAMP)
+	@echo "setup: done"
 
 setup: $(STAMP)  ## create the virtual environment and install everything
 
