@@ -22,10 +22,10 @@ SETUP_LOG := logs/setup.log
 $(STAMP): pyproject.toml constraints.txt
 	@mkdir -p $(dir $(SETUP_LOG))
 	@echo "setup: installing .venv (Python 3.11, pinned by constraints.txt); log in $(SETUP_LOG)"
-	@{ set -e; $(PYTHON) -m venv $(VENV); \
-	   $(PY) -m pip install --quiet --upgrade pip; \
-	   $(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'; \
-	   $(VENV)/bin/dbt parse --quiet; } > $(SETUP_LOG) 2>&1 \
+	@{ $(PYTHON) -m venv $(VENV) \
+	   && $(PY) -m pip install --quiet --upgrade pip \
+	   && $(PY) -m pip install --quiet -c constraints.txt -e '.[dev]' \
+	   && $(VENV)/bin/dbt parse --quiet; } > $(SETUP_LOG) 2>&1 \
 	  || { tail -n 40 $(SETUP_LOG); echo "setup failed: see $(SETUP_LOG)"; exit 1; }
 	@touch $(STAMP)
 	@echo "setup: done"
