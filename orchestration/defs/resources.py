@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.paths import landing_path, warehouse_path
 from orchestration.project import dbt_project
+from orchestration.warehouse.audit import flush_step_failures
 from orchestration.warehouse.lock import run_lock
 
 
@@ -41,6 +42,8 @@ class WarehouseResource(dg.ConfigurableResource):
             config={"memory_limit": os.environ.get("PARTNERLENS_DUCKDB_MEMORY_LIMIT", "3GB")},
         )
         try:
+            if not read_only:
+                flush_step_failures(con, self.warehouse_file)  # failures spooled while the file was held elsewhere
             yield con
         finally:
             con.close()

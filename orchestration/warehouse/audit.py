@@ -4,13 +4,26 @@
 ``audit.rejected_rows``  every row the loader rejected, with the rule and a reason naming file, row and rule
 ``audit.gate_results``   one row per quality-gate check and run; written by the gates, read by publish
 ``audit.publish_log``    every publish, refusal and restore, with row counts
-``audit.run_history``    a view: one row per run, from the three logs
+``audit.step_failures``  every step of a run that failed, with its error; written by the job's failure hook
+``audit.run_history``    a view: one row per run, from the four logs
 
 :func:`ensure_audit` creates them all, :func:`ensure_load_tables` the loader's two (both idempotent, and both run
 inside a caller's transaction too).
+
+A step can fail because the warehouse file itself cannot be opened (another process holds it). Its failure is then
+kept in a spool file beside the warehouse (``<warehouse>.step_failures.jsonl``, :func:`record_step_failure`) and moved
+into ``audit.step_failures`` by the next connection that can write (:func:`flush_step_failures`), so no failure is lost.
 """
 
 from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -77,12 +90,30 @@ create table if not exists audit.gate_results (
     checked_at timestamptz
 )"""
 
+STEP_FAILURES_DDL = """
+create table if not exists audit.step_failures (
+    run_id varchar,
+    step_key varchar,          -- the Dagster step: raw__touchpoints, gate_1_touchpoints, partnerlens_dbt, ...
+    error varchar,             -- the error, as the step raised it
+    failed_at timestamptz
+)"""
+
 RUN_HISTORY_VIEW = """
 create or replace view audit.run_history as
 with runs as (
     select run_id from audit.load_log where run_id is not null
     union select run_id from audit.gate_results
     union select run_id from audit.publish_log where run_id is not null
+    union select run_id from audit.step_failures
+),
+steps as (
+    select
+        run_id,
+        count(*) as steps_failed,
+        string_agg(step_key || ': ' || left(error, 500), ' | ' order by failed_at, step_key) as failed_steps,
+        max(failed_at) as last_failed_at
+    from audit.step_failures
+    group by run_id
 ),
 loads as (
     select
@@ -136,17 +167,24 @@ select
     coalesce(gates.gate_2_failed, 0) as gate_2_failed,
     coalesce(gates.checks_warned, 0) as checks_warned,
     gates.failed_checks,
+    coalesce(steps.steps_failed, 0) as steps_failed,
+    steps.failed_steps,
     coalesce(publishes.publish_outcome, 'not published') as publish_outcome,
     publishes.served_schema,
-    coalesce(publishes.published_at, gates.last_checked_at, loads.first_load_at) as last_event_at
+    greatest(publishes.published_at, gates.last_checked_at, loads.first_load_at, steps.last_failed_at) as last_event_at
 from runs
 left join loads on runs.run_id = loads.run_id
 left join gates on runs.run_id = gates.run_id
 left join publishes on runs.run_id = publishes.run_id
+left join steps on runs.run_id = steps.run_id
 """
 
 LOAD_TABLES_DDL = (LOAD_LOG_DDL, REJECTED_ROWS_DDL)
-TABLES_DDL = (*LOAD_TABLES_DDL, PUBLISH_LOG_DDL, GATE_RESULTS_DDL)
+TABLES_DDL = (*LOAD_TABLES_DDL, PUBLISH_LOG_DDL, GATE_RESULTS_DDL, STEP_FAILURES_DDL)
+#: Beside the warehouse file: step failures that could not be written into it yet, one JSON object a line.
+SPOOL_SUFFIX = ".step_failures.jsonl"
+#: How long a failure waits for the warehouse to be free before it is spooled (PARTNERLENS_AUDIT_WAIT_SECONDS).
+DEFAULT_AUDIT_WAIT_SECONDS = 30.0
 
 
 def ensure_load_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -162,3 +200,75 @@ def ensure_audit(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in TABLES_DDL:
         con.execute(ddl)
     con.execute(RUN_HISTORY_VIEW)
+
+
+def spool_path(warehouse: Path) -> Path:
+    """The spool file of step failures beside a warehouse file."""
+    return warehouse.with_name(warehouse.name + SPOOL_SUFFIX)
+
+
+def record_step_failure(
+    warehouse: Path,
+    run_id: str,
+    step_key: str,
+    error: str,
+    wait_seconds: float | None = None,
+    connect: Callable[[Path], duckdb.DuckDBPyConnection] | None = None,
+) -> str:
+    """Record a failed step in ``audit.step_failures``; returns ``"recorded"`` or ``"spooled"``.
+
+    Waits up to ``wait_seconds`` (default PARTNERLENS_AUDIT_WAIT_SECONDS, 30) for the warehouse to accept a writer;
+    when it still cannot be opened, the failure goes to the spool file beside it, for the next writer to move in.
+    """
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("PARTNERLENS_AUDIT_WAIT_SECONDS", DEFAULT_AUDIT_WAIT_SECONDS))
+    row = {"run_id": run_id, "step_key": step_key, "error": error, "failed_at": datetime.now(UTC).isoformat()}
+    opener = connect or (lambda path: duckdb.connect(str(path)))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = opener(warehouse)
+        except duckdb.Error:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+            continue
+        try:
+            flush_step_failures(con, warehouse)
+            _insert_failures(con, [row])
+            return "recorded"
+        finally:
+            con.close()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with open(spool_path(warehouse), "a", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        handle.write(json.dumps(row) + "\n")
+    return "spooled"
+
+
+def flush_step_failures(con: duckdb.DuckDBPyConnection, warehouse: Path) -> int:
+    """Move spooled step failures into ``audit.step_failures`` (one transaction); returns how many were moved."""
+    spool = spool_path(warehouse)
+    if not spool.exists() or spool.stat().st_size == 0:
+        return 0
+    with open(spool, "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # a failure being spooled now waits, then lands in the file
+        rows = [json.loads(line) for line in handle if line.strip()]
+        if rows:
+            _insert_failures(con, rows)
+        handle.truncate(0)  # emptied, not removed: a writer waiting for the lock still writes into this file
+    return len(rows)
+
+
+def _insert_failures(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ensure_audit(con)
+        con.executemany(
+            "insert into audit.step_failures values (?, ?, ?, ?)",
+            [[r["run_id"], r["step_key"], r["error"], datetime.fromisoformat(r["failed_at"])] for r in rows],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

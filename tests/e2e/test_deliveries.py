@@ -42,6 +42,14 @@ def test_a_landing_folder_that_does_not_exist_fails_the_night(env: Path, monkeyp
     steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert "partnerlens_dbt" not in steps
     assert _published(env) == 0
+    # The run history says which steps failed, and why.
+    with duckdb.connect(str(env / "warehouse.duckdb"), read_only=True) as con:
+        steps_failed, failed_steps = con.execute(
+            "select steps_failed, failed_steps from audit.run_history where run_id = ?", [result.run_id]
+        ).fetchone()
+    failed = {s.step_key for s in result.all_events if s.event_type_value == "STEP_FAILURE"}
+    assert steps_failed == len(failed) >= 1
+    assert f"raw__partners: raw.partners: {expected}" in failed_steps
 
 
 def test_a_night_in_which_expected_feeds_delivered_nothing_fails_gate_1(env: Path) -> None:
