@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -143,22 +144,51 @@ def payouts_summary(con: duckdb.DuckDBPyConnection) -> str:
     return payable_summary(con)
 
 
-def print_run_summary(warehouse: Path, result, extra_sections=()) -> None:
+#: How long the summary waits for another process (a `restore` that was waiting for the run) to let go of the file.
+SUMMARY_WAIT_SECONDS = 10.0
+
+
+def _connect_read_only(warehouse: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection | str:
+    """A read-only connection, or the reason there is none (another process holds the file for writing)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(warehouse), read_only=True)
+        except duckdb.Error as error:
+            if time.monotonic() >= deadline:
+                return str(error).strip().splitlines()[0]
+            time.sleep(0.5)
+
+
+def print_run_summary(warehouse: Path, result, extra_sections=(), wait_seconds: float = SUMMARY_WAIT_SECONDS) -> None:
+    """Print the run's summary from the warehouse. It never raises: when the warehouse cannot be read (another
+    command took it as the run ended) or a section cannot be computed, it says so and goes on."""
     extra_sections = (
         ("Attribution (conversions credited per model)", attribution_summary),
         ("Payouts", payouts_summary),
         *extra_sections,
     )
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        print("\n== Loads (this run)")
-        print(load_summary(con, result.run_id))
+    con = _connect_read_only(warehouse, wait_seconds)
+    if isinstance(con, str):
         print("\n== Models and checks")
         print(models_summary(result))
-        print("\n== Published marts")
-        print(headline_summary(con))
-        for title, section in extra_sections:
-            text = section(con)
+        print(
+            f"\nThe summary from the warehouse is not shown: {warehouse.name} is in use by another process ({con}). "
+            f"This run is in audit.run_history (run_id {result.run_id})."
+        )
+        return
+    sections = (
+        ("Loads (this run)", lambda c: load_summary(c, result.run_id)),
+        ("Models and checks", lambda c: models_summary(result)),
+        ("Published marts", headline_summary),
+        *extra_sections,
+    )
+    try:
+        for title, section in sections:
+            try:
+                text = section(con)
+            except duckdb.Error as error:
+                text = f"not available: {str(error).strip().splitlines()[0]}"
             if text:
                 print(f"\n== {title}")
                 print(text)

@@ -1,5 +1,5 @@
 """Failed steps in audit.run_history: recorded with their error, spooled beside the warehouse while another process
-holds the file and moved in by the next writer."""
+holds the file and moved in by the next writer; and the end-of-run summary when the file is taken."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -91,3 +92,22 @@ def test_a_failure_waits_for_a_short_reader_and_is_recorded(warehouse: Path) -> 
         reader.wait()
     assert history(warehouse, "run-3")[:2] == (1, "partnerlens_dbt: dbt build failed")
     assert not spool_path(warehouse).exists()
+
+
+def test_the_run_summary_does_not_crash_when_another_command_took_the_warehouse(
+    warehouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from partnerlens.summary import print_run_summary
+
+    result = SimpleNamespace(run_id="run-4", all_events=[])  # what the summary reads of a Dagster run result
+    restore = hold(warehouse, "write", 30)  # a `restore` that was waiting for the run takes the file first
+    try:
+        print_run_summary(warehouse, result, wait_seconds=1)
+    finally:
+        restore.kill()
+        restore.wait()
+    out = capsys.readouterr().out
+    assert "The summary from the warehouse is not shown: warehouse.duckdb is in use by another process" in out
+    assert "This run is in audit.run_history (run_id run-4)." in out
+    print_run_summary(warehouse, result, wait_seconds=1)  # once the file is free, the summary reads it
+    assert "== Loads (this run)" in capsys.readouterr().out
