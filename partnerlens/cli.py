@@ -120,15 +120,25 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.paths import warehouse_path
-    from orchestration.warehouse.lock import run_lock
-    from orchestration.warehouse.publish import restore_previous
+    from orchestration.warehouse.lock import WarehouseBusyError, run_lock
+    from orchestration.warehouse.publish import RestoreError, restore_previous
 
-    with run_lock(warehouse_path(), wait_seconds=30):
-        con = duckdb.connect(str(warehouse_path()))
-        try:
-            schema = restore_previous(con, args.version)
-        finally:
-            con.close()
+    warehouse = warehouse_path()
+    if not warehouse.exists():
+        print(
+            f"No warehouse at {warehouse}: nothing was ever published, so there is nothing to restore.", file=sys.stderr
+        )
+        return 1
+    try:
+        with run_lock(warehouse, wait_seconds=30):
+            con = duckdb.connect(str(warehouse))
+            try:
+                schema = restore_previous(con, args.version)
+            finally:
+                con.close()
+    except (RestoreError, WarehouseBusyError) as error:
+        print(f"{warehouse}: {error}", file=sys.stderr)
+        return 1
     print(f"`marts` now serves {schema}.")
     return 0
 
@@ -137,20 +147,41 @@ def _cmd_statements(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.paths import warehouse_path
-    from partnerlens.statements import write_statements
+    from partnerlens.statements import unknown_partner, write_statements
 
-    con = duckdb.connect(str(warehouse_path()), read_only=True)
+    warehouse = warehouse_path()
+    if not warehouse.exists():
+        print(f"No warehouse at {warehouse}: run the nightly job (`partnerlens run`) first.", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        month = date.fromisoformat(args.month + "-01") if args.month else None
-        paths = write_statements(con, Path(args.out), period_month=month, partner_id=args.partner)
+        problem = unknown_partner(con, args.partner) if args.partner else None
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        paths = write_statements(con, Path(args.out), period_month=args.month, partner_id=args.partner)
     finally:
         con.close()
     if not paths:
-        print("No closed payout month yet: nothing to write.")
+        if args.month is None:
+            print("No closed payout month yet: nothing to write.")
+        else:
+            who = f" of partner {args.partner}" if args.partner else ""
+            print(f"No payout statements{who} for {args.month:%Y-%m}: nothing to write.")
         return 0
     for path in paths:
         print(path)
     return 0
+
+
+def _month(text: str) -> date:
+    """A --month value: YYYY-MM with a month from 01 to 12 (argparse reports anything else as a usage error)."""
+    try:
+        if len(text) == 7 and text[4] == "-":
+            return date.fromisoformat(text + "-01")
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a month: expected YYYY-MM, with a month from 01 to 12")
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
@@ -348,7 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     statements = command("statements", "write payout statements (CSV per partner and month)")
     statements.add_argument("--out", default="statements", metavar="DIR", help="folder to write the statements into")
-    statements.add_argument("--month", metavar="YYYY-MM", help="the payout month; default: the last closed month")
+    statements.add_argument(
+        "--month", metavar="YYYY-MM", type=_month, help="the payout month; default: the last closed month"
+    )
     statements.add_argument("--partner", metavar="ID", help="one partner id; default: every partner")
     add_location_options(statements, landing=False)
     statements.set_defaults(func=_cmd_statements)

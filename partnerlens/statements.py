@@ -95,6 +95,17 @@ def payable_summary(con: duckdb.DuckDBPyConnection) -> str:
     )
 
 
+def unknown_partner(con: duckdb.DuckDBPyConnection, partner_id: str) -> str | None:
+    """Why ``partner_id`` has no statements to ask for (not a partner of the published marts), or None if it is one."""
+    if not _published(con, "marts.dim_partners"):
+        return "No marts are published yet: run the nightly job (`partnerlens run`) first."
+    known = [r[0] for r in con.execute("select partner_id from marts.dim_partners order by partner_id").fetchall()]
+    if partner_id in known:
+        return None
+    shown = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+    return f"Unknown partner {partner_id!r}: not in marts.dim_partners (partners: {shown or 'none'})."
+
+
 def write_statements(
     con: duckdb.DuckDBPyConnection,
     out_dir: Path,

@@ -101,6 +101,10 @@ def publish_candidate(
     return PublishOutcome(schema, previous, row_counts)
 
 
+class RestoreError(ValueError):
+    """There is nothing to restore: no earlier published version, or the version asked for is gone."""
+
+
 def restore_previous(con: duckdb.DuckDBPyConnection, to_schema: str | None = None) -> str:
     """Serve the previously published version again (or `to_schema`), atomically; returns the schema served."""
     ensure_audit(con)
@@ -115,7 +119,7 @@ def restore_previous(con: duckdb.DuckDBPyConnection, to_schema: str | None = Non
     if to_schema is None:
         earlier = [s for s in history if s != current]
         if not earlier:
-            raise ValueError("There is no earlier published version to restore.")
+            raise RestoreError("There is no earlier published version to restore.")
         to_schema = earlier[0]
     present = existing_tables(con, to_schema)
     # Serve exactly the marts that version published (its schema also holds e.g. the proposed ledger rows).
@@ -126,7 +130,7 @@ def restore_previous(con: duckdb.DuckDBPyConnection, to_schema: str | None = Non
     ).fetchone()
     models = sorted(m for m in json.loads(recorded[0]) if m in present) if recorded else sorted(present)
     if not models:
-        raise ValueError(f"Version {to_schema} no longer exists in the warehouse; it cannot be restored.")
+        raise RestoreError(f"Version {to_schema} no longer exists in the warehouse; it cannot be restored.")
     row_counts = {m: scalar(con, f"select count(*) from {relation(to_schema, m)}") for m in models}
     con.execute("begin transaction")
     try:

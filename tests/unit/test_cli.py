@@ -157,3 +157,57 @@ def test_an_existing_dagster_yaml_is_left_as_it_is(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     ensure_dagster_home()
     assert (tmp_path / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_restore_with_no_earlier_version_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    from orchestration.warehouse.audit import ensure_audit
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(warehouse))
+    assert main(["restore"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"No warehouse at {warehouse}: nothing was ever published, so there is nothing to restore."
+    )
+    assert not warehouse.exists()  # not created by asking
+    with duckdb.connect(str(warehouse)) as con:
+        ensure_audit(con)
+    assert main(["restore"]) == 1
+    assert capsys.readouterr().err.strip() == f"{warehouse}: There is no earlier published version to restore."
+    assert main(["restore", "--version", "marts_build_gone"]) == 1
+    assert "Version marts_build_gone no longer exists in the warehouse" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026-00", "2026-1", "26-01", "March"])
+def test_statements_for_a_month_that_does_not_exist_is_a_usage_error(
+    month: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["statements", "--month", month])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument --month: '{month}' is not a month: expected YYYY-MM, with a month from 01 to 12" in error
+    assert "Traceback" not in error
+
+
+def test_statements_for_an_unknown_partner_name_the_partners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(warehouse))
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.dim_partners as select * from (values ('P001'), ('P002')) as t(partner_id)")
+    assert main(["statements", "--partner", "P999", "--out", str(tmp_path / "out")]) == 1
+    assert (
+        capsys.readouterr().err.strip() == "Unknown partner 'P999': not in marts.dim_partners (partners: P001, P002)."
+    )
+    # A known partner with no closed month yet: nothing to write, and it says why.
+    assert main(["statements", "--partner", "P001", "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out.strip() == "No closed payout month yet: nothing to write."
+    assert not (tmp_path / "out").exists()
