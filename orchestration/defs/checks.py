@@ -24,6 +24,7 @@ from orchestration.project import mart_models, mart_primary_keys
 from orchestration.quality.evaluation import GateRun, run_gate
 from orchestration.quality.plan import PlannedCheck, gate_1_plan, gate_2_plan
 from orchestration.quality.suites import Suite, load_suites
+from orchestration.warehouse.quarantine import held_message
 from orchestration.warehouse.versions import candidate_schema
 
 
@@ -71,6 +72,7 @@ def gate_failure(result: GateRun, extra: str = "") -> dg.Failure:
         f"{result.gate.replace('_', ' ').capitalize()} failed ({len(failed)} blocking check(s)); nothing downstream "
         f"runs and the published marts stay as they were.{extra}\n- "
         + "\n- ".join(lines)
+        + held_message(result.held)
         + f"\nGate report: {result.report}"
     )
     return dg.Failure(

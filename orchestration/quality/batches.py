@@ -5,7 +5,8 @@ Bernoulli sample of about ``max_rows`` of them when a run loads more, e.g. the f
 already checked every row against its contract); everything that needs the whole table (keys, volume, freshness,
 PII, reconciliation, conservation) is aggregated or filtered in SQL first, and GX validates the result:
 
-``new_rows``        this run's new rows of ``raw.<feed>`` (columns the expectations name, plus ``derived_columns``).
+``new_rows``        this run's new rows of ``raw.<feed>`` (columns the expectations name, plus ``derived_columns``);
+                    a file held in quarantine counts as this run's until it is released or dropped.
 ``duplicate_keys``  the rows that share a key with another row or lack one: for append feeds across the whole raw
                     table (keys touched by this run), for snapshot feeds within one file, for marts across the whole
                     candidate table. Empty when all is well; the expectations (unique, not null) flag every row.
@@ -32,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.quality.suites import CheckDef
+from orchestration.warehouse.quarantine import QUARANTINE_DDL, held_loads_sql
 from orchestration.warehouse.sql import ident, lit, scalar
 
 #: Offending rows fetched into a batch of offending rows (the exact count is computed in SQL).
@@ -76,6 +78,8 @@ class Batch:
 def build_batch(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
     """Build the batch a check names."""
     builder: Callable[[duckdb.DuckDBPyConnection, CheckDef, Scope], Batch] = BUILDERS[check.batch_kind]
+    if scope.gate == "gate_1":
+        con.execute(QUARANTINE_DDL)  # gate 1 judges the files held there too
     return builder(con, check, scope)
 
 
@@ -85,13 +89,15 @@ def build_batch(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -
 
 
 def this_run_loads_sql(scope: Scope) -> str:
-    """The load ids of this run's loaded files of the scope's feed."""
+    """The load ids of this run's loaded files of the scope's feed, and of the feed's files held in quarantine (a
+    refused delivery is judged again by every run until a person releases or drops it)."""
     return (
         "select load_id from audit.load_log where run_id = "
         + lit(scope.run_id)
         + " and feed = "
         + lit(scope.table)
-        + " and status = 'loaded'"
+        + " and status = 'loaded' union "
+        + held_loads_sql(scope.table)
     )
 
 
@@ -203,10 +209,15 @@ def volume(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Bat
     run, feed = lit(scope.run_id), lit(scope.table)
     sql = f"""
         with deliveries as (
-            select run_id, source, sum(rows_loaded) as rows_loaded, min(started_at) as delivered_at
+            -- a file held in quarantine counts as delivered by this run, until it is released or dropped
+            select
+                case when load_id in ({held_loads_sql(scope.table)}) then {run} else run_id end as run_id,
+                source,
+                sum(rows_loaded) as rows_loaded,
+                min(started_at) as delivered_at
             from audit.load_log
             where feed = {feed} and status = 'loaded' and run_id is not null
-            group by run_id, source
+            group by all
         ),
         this_run as (
             select source, rows_loaded from deliveries where run_id = {run}

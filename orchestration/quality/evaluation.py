@@ -29,6 +29,7 @@ from orchestration.quality.plan import PlannedCheck, planned
 from orchestration.quality.report import write_run_docs
 from orchestration.quality.suites import CheckDef
 from orchestration.warehouse.audit import ensure_audit
+from orchestration.warehouse.quarantine import HeldFile, held_files, hold_refused_loads
 
 #: Batch kinds whose frame depends only on the batch configuration (not on the check's expectations).
 SHARED_BATCH_KINDS = frozenset({"volume", "freshness", "pii_columns", "pii_values"})
@@ -216,6 +217,7 @@ class GateRun:
     outcomes: list[CheckOutcome]
     report: Path  # the self-contained page a person reads: every check of the run so far
     gx_docs: Path  # GX's data docs site of the run
+    held: list[HeldFile] = field(default_factory=list)  # gate 1: the feed's files held in quarantine
 
     @property
     def blocking(self) -> list[CheckOutcome]:
@@ -230,6 +232,23 @@ def run_gate(con: duckdb.DuckDBPyConnection, run_id: str, gate: str, plan: list[
     cache: dict[str, Batch] = {}
     outcomes = [evaluate(con, run, item, item.scope(run_id), cache) for item in plan]
     record_outcomes(con, run_id, outcomes)
+    held = _quarantine(con, run_id, gate, outcomes)
     gx_docs = run.build_docs()
     report = write_run_docs(con, run)
-    return GateRun(gate, outcomes, report, gx_docs)
+    return GateRun(gate, outcomes, report, gx_docs, held)
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, run_id: str, gate: str, outcomes: list[CheckOutcome]) -> list:
+    """Gate 1: when a blocking check of a feed failed, hold the feed's files this run loaded; the feed's held files."""
+    if gate != "gate_1":
+        return []
+    feeds = sorted({o.dataset.split(".", 1)[1] for o in outcomes if o.dataset.startswith("raw.")})
+    held = []
+    for feed in feeds:
+        failed = [o for o in outcomes if o.blocks and o.dataset == f"raw.{feed}"]
+        if failed:
+            reason = "; ".join(f"{o.check_name}: {o.message}" for o in failed)
+            held.extend(hold_refused_loads(con, run_id, feed, reason))
+        else:
+            held.extend(held_files(con, feed))
+    return held

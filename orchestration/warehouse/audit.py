@@ -5,6 +5,8 @@
 ``audit.gate_results``   one row per quality-gate check and run; written by the gates, read by publish
 ``audit.publish_log``    every publish, refusal and restore, with row counts
 ``audit.step_failures``  every step of a run that failed, with its error; written by the job's failure hook
+``audit.quarantine``     every file gate 1 refused: held until released or dropped, with who decided and why
+                         (:mod:`orchestration.warehouse.quarantine`)
 ``audit.run_history``    a view: one row per run, from the four logs
 
 :func:`ensure_audit` creates them all, :func:`ensure_load_tables` the loader's two (both idempotent, and both run
@@ -26,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from orchestration.warehouse.quarantine import QUARANTINE_DDL
 
 SCHEMA = "audit"
 
@@ -180,7 +184,7 @@ left join steps on runs.run_id = steps.run_id
 """
 
 LOAD_TABLES_DDL = (LOAD_LOG_DDL, REJECTED_ROWS_DDL)
-TABLES_DDL = (*LOAD_TABLES_DDL, PUBLISH_LOG_DDL, GATE_RESULTS_DDL, STEP_FAILURES_DDL)
+TABLES_DDL = (*LOAD_TABLES_DDL, PUBLISH_LOG_DDL, GATE_RESULTS_DDL, STEP_FAILURES_DDL, QUARANTINE_DDL)
 #: Beside the warehouse file: step failures that could not be written into it yet, one JSON object a line.
 SPOOL_SUFFIX = ".step_failures.jsonl"
 #: How long a failure waits for the warehouse to be free before it is spooled (PARTNERLENS_AUDIT_WAIT_SECONDS).
