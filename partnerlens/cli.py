@@ -174,6 +174,42 @@ def _cmd_statements(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_quarantine(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from orchestration.paths import warehouse_path
+    from orchestration.warehouse.lock import WarehouseBusyError, run_lock
+    from orchestration.warehouse.quarantine import DROPPED, RELEASED, QuarantineError, decide, held_files
+
+    warehouse = warehouse_path()
+    if not warehouse.exists():
+        print(f"No warehouse at {warehouse}: nothing is held.", file=sys.stderr)
+        return 1
+    if not (args.release or args.drop):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            exists = con.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'quarantine'"
+            ).fetchone()[0]
+            held = held_files(con) if exists else []
+        if not held:
+            print("Nothing is held in quarantine.")
+        for f in held:
+            print(f"{f.source_file}  (feed {f.feed}, load {f.load_id}, refused by run {f.run_id})\n    {f.reason}")
+        return 0
+    try:
+        with run_lock(warehouse, wait_seconds=30), duckdb.connect(str(warehouse)) as con:
+            done = decide(con, args.release or args.drop, RELEASED if args.release else DROPPED, args.note)
+    except (QuarantineError, WarehouseBusyError) as error:
+        print(f"{warehouse}: {error}", file=sys.stderr)
+        return 1
+    for held, deleted in done:
+        if args.release:
+            print(f"Released {held.source_file}: its rows are part of the next build.")
+        else:
+            print(f"Dropped {held.source_file}: {deleted} rows deleted from raw.{held.feed}.")
+    return 0
+
+
 def _month(text: str) -> date:
     """A --month value: YYYY-MM with a month from 01 to 12 (argparse reports anything else as a usage error)."""
     try:
@@ -407,6 +443,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_location_options(scorecards, landing=False)
     scorecards.set_defaults(func=_cmd_scorecards)
+
+    quarantine = command(
+        "quarantine",
+        "list the files gate 1 refused (held until a person decides), or release or drop one; every decision is "
+        "recorded in audit.quarantine",
+    )
+    decision = quarantine.add_mutually_exclusive_group()
+    decision.add_argument(
+        "--release",
+        metavar="FILE",
+        help="accept the held FILE (as audit.quarantine names it, or its load id) as it is: its rows join the next "
+        "build; default: none, list the held files",
+    )
+    decision.add_argument(
+        "--drop",
+        metavar="FILE",
+        help="delete the held FILE's rows from raw.<feed>; default: none, list the held files",
+    )
+    quarantine.add_argument("--note", metavar="TEXT", help="why: kept with the decision; default: none")
+    add_location_options(quarantine, landing=False)
+    quarantine.set_defaults(func=_cmd_quarantine)
     return parser
 
 
