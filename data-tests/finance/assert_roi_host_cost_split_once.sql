@@ -33,5 +33,10 @@ per_campaign as (
 
 select per_campaign.*
 from per_campaign
-where abs(per_campaign.host_cost - per_campaign.campaign_joint_cost * per_campaign.host_cost_share_rate) > 0.01
+where
+    -- in double: two decimals multiply within 18 digits, and a pool of billions at a six-digit rate would overflow
+    abs(
+        cast(per_campaign.host_cost as double)
+        - cast(per_campaign.campaign_joint_cost as double) * cast(per_campaign.host_cost_share_rate as double)
+    ) > 0.01
     or per_campaign.host_cost + per_campaign.partner_cost > per_campaign.campaign_joint_cost + 0.01

@@ -41,7 +41,9 @@ Column keys
 ``required``        the value must be present (empty and blank-only values count as missing). Default false.
 ``allowed``         list of allowed values (compared as text).
 ``pattern``         regular expression the value must match (RE2 syntax; anchor it with ``^...$``).
-``min``/``max``     inclusive numeric bounds (numeric types only).
+``min``/``max``     inclusive numeric bounds (numeric types only). Every money amount of the packaged contracts
+                    has bounds the models' types carry: a value at a bound, converted to the reporting currency
+                    and summed over thousands of rows, still fits the DECIMAL(18,4) of the marts.
 ``not_in_future``   the value must not lie after the load time (dates and timestamps only; see
                     :mod:`orchestration.feeds.rules` for the clock-skew allowance).
 ``after``           name of another column of the same type; this value must be >= that one when both are set.
@@ -50,7 +52,8 @@ Column keys
                     files under ``internal/``).
 ``pii``             the column holds personal data (hashed in staging, never published). Default false.
 ``negative_when``   ``{column: value}``: when every listed column has the listed value, this value must be <= 0
-                    (e.g. a refund's revenue); otherwise ``min`` applies as usual.
+                    (e.g. a refund's revenue) and, with a ``max``, at least ``-max``; otherwise ``min`` applies as
+                    usual.
 ``description``     free text (optional).
 """
 

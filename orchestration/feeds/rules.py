@@ -233,6 +233,14 @@ def _column_rules(
         add(cond, "min", f"{name} {{}} is below the minimum {col.min}", shown)
     if col.max is not None:
         add(f"{t} > {col.max}", "max", f"{name} {{}} is above the maximum {col.max}", shown)
+        if negative:  # a value that must be negative is bounded by the same magnitude
+            when = fmt_escape(", ".join(f"{o} is '{v}'" for o, v in conditions))
+            add(
+                f"{negative} AND {t} < -{col.max}",
+                "min",
+                f"{name} {{}} is below the minimum -{col.max} when {when}",
+                shown,
+            )
     if col.not_in_future:
         limit = (
             f"DATE '{(ctx.loaded_at + MAX_UTC_OFFSET).date().isoformat()}'"

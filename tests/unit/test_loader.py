@@ -1410,3 +1410,45 @@ def test_numbers_too_large_for_their_type_are_out_of_range(wh: duckdb.DuckDBPyCo
         "P001/costs/big.csv row 2: amount '1e400' is out of range for a decimal (up to 99999999999999.9999 either way)",
         "P001/costs/big.csv row 3: amount '12.5x' is not a decimal",
     ]
+
+
+def test_money_amounts_are_bounded_by_what_the_models_carry(wh: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    seed_master_data(wh, landing)
+    header = "cost_id,cost_date,partner_id,campaign_id,amount,currency,cost_type"
+    costs = csv_text(
+        header,
+        "k1,2025-03-01,P001,C0001,1000000000,GBP,media",  # the bound itself: loaded
+        "k2,2025-03-01,P001,C0001,1000000000.0001,GBP,media",  # above it
+    )
+    load(wh, landing, "P001/costs/bounds.csv", costs)
+    line = '{{"conversion_id": "{}", "converted_at": "2025-03-06T09:00:00Z", "customer_id": "C1", '
+    line += '"conversion_type": "{}", "revenue": "{}", "currency": "USD", "gross_margin": "{}"}}'
+    conversions = [
+        line.format("V1", "purchase", "1000000000", "1000000000"),  # both at their maximum: loaded
+        line.format("V2", "refund", "-1000000000", "-1000000000"),  # a refund down to -max: loaded
+        line.format("V3", "refund", "-1000000000.01", "0"),  # a refund beyond -max
+        line.format("V4", "purchase", "10", "-1000000001"),  # a margin below its minimum
+    ]
+    load(wh, landing, "internal/conversions/bounds.jsonl", "\n".join(conversions) + "\n")
+    agreements = csv_text(
+        "agreement_id,version,partner_id,effective_from,revenue_share_pct,referral_commission_pct,referral_months,"
+        "volume_tiers,cost_share_pct,attribution_model,currency",
+        "A1,1,P001,2025-01-01,10,5,12,0:10|9999999999.5:12,50,linear,USD",  # the largest threshold: loaded
+        "A2,1,P001,2025-01-01,10,5,12,0:10|10000000000:12,50,linear,USD",  # 11 digits: beyond DECIMAL(18,6) use
+        "A3,1,P001,2025-01-01,10,5,1201,,50,linear,USD",  # more than 100 years of referral months
+    )
+    load(wh, landing, "internal/agreements/bounds.csv", agreements)
+    reasons = [
+        r[0] for r in wh.execute("SELECT reason FROM audit.rejected_rows ORDER BY source_file, row_number").fetchall()
+    ]
+    assert reasons == [
+        "P001/costs/bounds.csv row 2: amount 1000000000.0001 is above the maximum 1000000000",
+        "internal/agreements/bounds.csv row 2: volume_tiers '0:10|10000000000:12' does not match the pattern "
+        r"^[0-9]{1,10}(\.[0-9]{1,6})?:[0-9]{1,3}(\.[0-9]{1,6})?(\|[0-9]{1,10}(\.[0-9]{1,6})?:[0-9]{1,3}(\.[0-9]{1,6})?)*$",
+        "internal/agreements/bounds.csv row 3: referral_months 1201 is above the maximum 1200",
+        "internal/conversions/bounds.jsonl row 3: revenue -1000000000.01 is below the minimum -1000000000 when "
+        "conversion_type is 'refund'",
+        "internal/conversions/bounds.jsonl row 4: gross_margin -1000000001 is below the minimum -1000000000",
+    ]
+    assert loaded_rows(wh, "costs", "cost_id, amount") == [("k1", Decimal("1000000000.0000"))]
+    assert loaded_rows(wh, "conversions", "conversion_id") == [("V1",), ("V2",)]
