@@ -1,4 +1,5 @@
-"""Where Partnerlens keeps its files, from the environment: the warehouse, the landing folder, the GX data docs.
+"""Where Partnerlens keeps its files, from the environment: the warehouse, the served warehouse, the landing folder,
+the GX data docs.
 
 Relative paths are taken from the project directory, so that dbt (run as a subprocess from there), Dagster and the
 command line all see the same files.
@@ -23,6 +24,16 @@ def project_path(value: str) -> Path:
 def warehouse_path() -> Path:
     """The DuckDB warehouse file: PARTNERLENS_WAREHOUSE, default warehouse/partnerlens.duckdb."""
     return project_path(os.environ.get("PARTNERLENS_WAREHOUSE", DEFAULT_WAREHOUSE))
+
+
+def served_path(warehouse: Path | None = None) -> Path:
+    """The served warehouse, the file readers open (:mod:`orchestration.warehouse.served`): PARTNERLENS_SERVED, else
+    ``<warehouse name>_served.duckdb`` beside the warehouse file (default warehouse/partnerlens_served.duckdb)."""
+    configured = os.environ.get("PARTNERLENS_SERVED")
+    if configured:
+        return project_path(configured)
+    warehouse = warehouse or warehouse_path()
+    return warehouse.with_name(f"{warehouse.stem}_served{warehouse.suffix or '.duckdb'}")
 
 
 def landing_path() -> Path:

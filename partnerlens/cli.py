@@ -31,7 +31,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _run(dbt_vars: dict | None = None, full_refresh: bool = False, verbose: bool = False) -> int:
     """Run the nightly job: a line per stage as it finishes, then warnings, the summary and any failure in full."""
-    from orchestration.paths import landing_path, warehouse_path
+    from orchestration.paths import landing_path, served_path, warehouse_path
     from partnerlens.progress import RunReporter, quiet_output
     from partnerlens.runner import compute_log_paths, ensure_dagster_home, run_nightly
     from partnerlens.summary import print_run_summary
@@ -73,7 +73,7 @@ def _run(dbt_vars: dict | None = None, full_refresh: bool = False, verbose: bool
             print(f"  {line}", file=sys.stderr)
         print(where, file=sys.stderr)
         return 1
-    print(f"\nThe nightly run succeeded; published marts are in schema `marts` of {warehouse_path()}.")
+    print(f"\nThe nightly run succeeded; readers open the published marts in schema `marts` of {served_path()}.")
     print(where)
     return 0
 
@@ -119,9 +119,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_restore(args: argparse.Namespace) -> int:
     import duckdb
 
-    from orchestration.paths import warehouse_path
+    from orchestration.paths import served_path, warehouse_path
     from orchestration.warehouse.lock import WarehouseBusyError, run_lock
     from orchestration.warehouse.publish import RestoreError, restore_previous
+    from orchestration.warehouse.served import ServedWriteError, write_served
 
     warehouse = warehouse_path()
     if not warehouse.exists():
@@ -134,26 +135,29 @@ def _cmd_restore(args: argparse.Namespace) -> int:
             con = duckdb.connect(str(warehouse))
             try:
                 schema = restore_previous(con, args.version)
+                served = write_served(con, served_path())
             finally:
                 con.close()
     except (RestoreError, WarehouseBusyError) as error:
         print(f"{warehouse}: {error}", file=sys.stderr)
         return 1
-    print(f"`marts` now serves {schema}.")
+    except ServedWriteError as error:
+        print(f"`marts` of the warehouse now serves {schema}, but {error}.", file=sys.stderr)
+        return 1
+    print(f"`marts` now serves {schema}; readers open {served.path}.")
     return 0
 
 
 def _cmd_statements(args: argparse.Namespace) -> int:
-    import duckdb
-
-    from orchestration.paths import warehouse_path
+    from orchestration.paths import served_path
+    from orchestration.warehouse.served import ServedNotFound, connect_served
     from partnerlens.statements import unknown_partner, write_statements
 
-    warehouse = warehouse_path()
-    if not warehouse.exists():
-        print(f"No warehouse at {warehouse}: run the nightly job (`partnerlens run`) first.", file=sys.stderr)
+    try:
+        con = connect_served(served_path())
+    except ServedNotFound as error:
+        print(error, file=sys.stderr)
         return 1
-    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         problem = unknown_partner(con, args.partner) if args.partner else None
         if problem:
@@ -186,11 +190,16 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
         print(f"No warehouse at {warehouse}: nothing is held.", file=sys.stderr)
         return 1
     if not (args.release or args.drop):
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            exists = con.execute(
-                "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'quarantine'"
-            ).fetchone()[0]
-            held = held_files(con) if exists else []
+        # Under the run lock: a reader of the warehouse file while a run writes it would make the run's next step fail.
+        try:
+            with run_lock(warehouse, wait_seconds=30), duckdb.connect(str(warehouse), read_only=True) as con:
+                exists = con.execute(
+                    "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'quarantine'"
+                ).fetchone()[0]
+                held = held_files(con) if exists else []
+        except WarehouseBusyError as error:
+            print(f"{warehouse}: {error}", file=sys.stderr)
+            return 1
         if not held:
             print("Nothing is held in quarantine.")
         for f in held:
@@ -221,14 +230,14 @@ def _month(text: str) -> date:
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
-    from orchestration.paths import warehouse_path
+    from orchestration.paths import served_path
     from partnerlens.docs import generate_docs
 
-    warehouse = warehouse_path()
-    if not warehouse.exists():
+    served = served_path()
+    if not served.is_file():
         if not args.demo:
             print(
-                f"No warehouse at {warehouse}: the docs describe the marts a run has published. "
+                f"No served warehouse at {served}: the docs describe the marts a run has published. "
                 "Run `make demo` (or `partnerlens run`) first, or add --demo.",
                 file=sys.stderr,
             )
@@ -236,8 +245,8 @@ def _cmd_docs(args: argparse.Namespace) -> int:
         code = _cmd_demo(build_parser().parse_args(["demo"]))
         if code != 0:
             return code
-    print(f"Generating dbt docs of the marts served in schema `marts` of {warehouse} ...", flush=True)
-    result = generate_docs(warehouse)
+    print(f"Generating dbt docs of the marts served in schema `marts` of {served} ...", flush=True)
+    result = generate_docs(served)
     columns = sum(len(c) for c in result.documented.values())
     print(f"{len(result.documented)} served marts documented with their {columns} columns and types:")
     print(f"  {result.static_page}  (one page, opens from disk)")
@@ -252,21 +261,21 @@ def _cmd_docs(args: argparse.Namespace) -> int:
 
 
 def _cmd_scorecards(args: argparse.Namespace) -> int:
-    import duckdb
-
-    from orchestration.paths import warehouse_path
+    from orchestration.paths import served_path, warehouse_path
+    from orchestration.warehouse.served import ServedNotFound, connect_served
     from partnerlens.scorecards import MartsNotServed, default_out_dir, write_scorecards
 
-    warehouse = warehouse_path()
-    if not warehouse.exists():
-        print(f"No warehouse at {warehouse}: run the nightly job (`partnerlens run`) first.", file=sys.stderr)
+    served = served_path()
+    try:
+        con = connect_served(served)
+    except ServedNotFound as error:
+        print(error, file=sys.stderr)
         return 1
-    out = Path(args.out) if args.out else default_out_dir(warehouse)
-    con = duckdb.connect(str(warehouse), read_only=True)
+    out = Path(args.out) if args.out else default_out_dir(warehouse_path())
     try:
         written = write_scorecards(con, out)
     except MartsNotServed as error:
-        print(f"{warehouse}: {error}.", file=sys.stderr)
+        print(f"{served}: {error}.", file=sys.stderr)
         return 1
     finally:
         con.close()
@@ -304,13 +313,25 @@ def _env_default(variable: str, fallback: str) -> str:
 
 
 def add_location_options(parser: argparse.ArgumentParser, landing: bool = True) -> None:
-    """--warehouse (and --landing): the same settings as PARTNERLENS_WAREHOUSE and PARTNERLENS_LANDING."""
+    """--warehouse, --served (and --landing): the same settings as PARTNERLENS_WAREHOUSE, PARTNERLENS_SERVED and
+    PARTNERLENS_LANDING."""
     from orchestration.paths import DEFAULT_LANDING, DEFAULT_WAREHOUSE
 
     parser.add_argument(
         "--warehouse",
         metavar="FILE",
         help="the DuckDB warehouse file; default: " + _env_default("PARTNERLENS_WAREHOUSE", DEFAULT_WAREHOUSE),
+    )
+    served = os.environ.get("PARTNERLENS_SERVED")
+    parser.add_argument(
+        "--served",
+        metavar="FILE",
+        help="the served warehouse file, the one readers open and publish rewrites; default: "
+        + (
+            f"$PARTNERLENS_SERVED, now {served}"
+            if served
+            else "$PARTNERLENS_SERVED if set, else <warehouse name>_served.duckdb beside the warehouse file"
+        ),
     )
     if landing:
         parser.add_argument(
@@ -321,11 +342,16 @@ def add_location_options(parser: argparse.ArgumentParser, landing: bool = True) 
 
 
 def apply_location_options(args: argparse.Namespace) -> None:
-    """Hand --warehouse / --landing on as the environment variables every part of Partnerlens reads (dbt too).
+    """Hand --warehouse / --served / --landing on as the environment variables every part of Partnerlens reads (dbt
+    too).
 
     A relative path on the command line is taken from the current directory; set before anything reads them.
     """
-    for option, variable in (("warehouse", "PARTNERLENS_WAREHOUSE"), ("landing", "PARTNERLENS_LANDING")):
+    for option, variable in (
+        ("warehouse", "PARTNERLENS_WAREHOUSE"),
+        ("served", "PARTNERLENS_SERVED"),
+        ("landing", "PARTNERLENS_LANDING"),
+    ):
         value = getattr(args, option, None)
         if value:
             os.environ[variable] = str(Path(value).expanduser().resolve())

@@ -4,7 +4,9 @@ Used to show that a change of structure leaves every published number as it was,
 equals a full rebuild:
 
     python -m partnerlens.compare snapshot WAREHOUSE DIR   # write each published mart to DIR/<mart>.parquet
-    python -m partnerlens.compare diff A B                 # A and B: warehouse files or snapshot folders
+
+Both open their files read-only: point them at served files (``<warehouse>_served.duckdb``), which no run ever holds.
+    python -m partnerlens.compare diff A B                 # A and B: warehouse or served files, or snapshots
 
 Rows are compared as multisets after sorting on every column; numbers within a tolerance relative to their size
 (1e-9 unless --tolerance says otherwise), and fixed-point decimals within one unit of their last place: DuckDB sums

@@ -2,9 +2,11 @@
 
 A plain ``dbt docs generate`` documents the marts in the candidate schema of ``var('marts_schema')``
 (``marts_candidate``), which the nightly job never builds: it builds a versioned schema per run and serves it through
-the views of ``marts``. So the docs are generated with ``marts_schema: marts`` against a warehouse a run has
-published into, and dbt's catalog then reads the served views' columns and types. They go into their own target
-folder (``<dbt target path>/docs``), so that the orchestrator's manifest stays the one of the candidate build.
+schema ``marts``. So the docs are generated with ``marts_schema: marts`` against the served warehouse file (the one BI
+tools read, :mod:`orchestration.warehouse.served`), opened read-only (``PARTNERLENS_DUCKDB_ACCESS_MODE=read_only``),
+so that a nightly run is never locked out; dbt's catalog then reads the served marts' columns and types. They go into
+their own target folder (``<dbt target path>/docs``), so that the orchestrator's manifest stays the one of the
+candidate build.
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ def served_columns(catalog: dict, marts: list[str]) -> tuple[dict[str, dict[str,
     return documented, missing
 
 
-def generate_docs(warehouse: Path, out_dir: Path | None = None) -> DocsResult:
-    """Run ``dbt docs generate --static`` for the served marts of `warehouse` into `out_dir` (default `docs_dir()`).
+def generate_docs(served: Path, out_dir: Path | None = None) -> DocsResult:
+    """Run ``dbt docs generate --static`` for the marts of the served file `served` into `out_dir` (default
+    `docs_dir()`), reading it read-only.
 
     Raises ``RuntimeError`` with dbt's output when dbt fails.
     """
@@ -82,7 +85,7 @@ def generate_docs(warehouse: Path, out_dir: Path | None = None) -> DocsResult:
         "--vars",
         json.dumps({"marts_schema": SERVED_SCHEMA}),
     ]
-    env = {**os.environ, "PARTNERLENS_WAREHOUSE": str(warehouse)}
+    env = {**os.environ, "PARTNERLENS_WAREHOUSE": str(served), "PARTNERLENS_DUCKDB_ACCESS_MODE": "read_only"}
     completed = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"dbt docs generate failed (exit code {completed.returncode}):\n{completed.stdout}")

@@ -8,7 +8,7 @@ event of the run as it happens) and, when a stage has finished, prints what it d
     gate 1        6.0 s  25 checks on 9 feeds: 25 passed
     dbt build    41.3 s  54 models and seeds built, 170 tests: 170 passed
     gate 2       11.8 s  49 checks on 13 marts: 49 passed
-    publish       0.4 s  `marts` now serves marts_build_18aba8b31151482e
+    publish       0.4 s  `marts` now serves marts_build_18aba8b31151482e; readers open partnerlens_served.duckdb
     share         1.1 s  8 partner scorecards and the dashboard warehouse/scorecards/index.html
 
 On a terminal a status line below them shows the stage under way (e.g. ``dbt build  87/212 models and tests``),
@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 import dagster as dg
@@ -134,6 +135,7 @@ class Stage:
     feeds: set[str] = field(default_factory=set)
     rows_rejected_by_asset: dict[str, int] = field(default_factory=dict)
     served_schema: str | None = None
+    served_file: str | None = None
     shared: str | None = None
     printed: bool = False
 
@@ -168,7 +170,8 @@ class Stage:
                 text += f", {_plural(totals['files_rejected'], 'file')} rejected whole"
             parts.append(text)
         elif self.served_schema:
-            parts.append(f"`marts` now serves {self.served_schema}")
+            text = f"`marts` now serves {self.served_schema}"
+            parts.append(text + (f"; readers open {self.served_file}" if self.served_file else ""))
         elif self.shared:
             parts.append(self.shared)
         elif self.label == "dbt build":
@@ -327,6 +330,8 @@ class RunReporter:
             metadata = materialization.metadata
             if materialization.asset_key.path[0] == "published" and "schema" in metadata:
                 stage.served_schema = str(metadata["schema"].value)
+                if "served_file" in metadata:
+                    stage.served_file = Path(str(metadata["served_file"].value)).name
             if "dashboard" in metadata and "partners" in metadata:
                 partners = _plural(int(metadata["partners"].value), "partner scorecard")
                 stage.shared = f"{partners} and the dashboard {metadata['dashboard'].value}"

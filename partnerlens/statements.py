@@ -1,7 +1,8 @@
 """Payout statements from the published marts: the demo's payable summary and one file per partner and month.
 
 Both read only the published `marts` schema (mart_partner_payout_statements and
-mart_partner_payout_statement_lines), so what they show is exactly what BI tools and partner managers see.
+mart_partner_payout_statement_lines) of the served file, the one BI tools open, so what they show is exactly what BI
+tools and partner managers see.
 """
 
 from __future__ import annotations

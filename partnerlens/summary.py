@@ -1,4 +1,5 @@
-"""The summary printed after a nightly run: loads per feed, models built, and headline numbers from the marts."""
+"""The summary printed after a nightly run: loads per feed (from the warehouse), models built, and headline numbers
+from the marts of the served file (what readers see)."""
 
 from __future__ import annotations
 
@@ -160,10 +161,31 @@ def _connect_read_only(warehouse: Path, wait_seconds: float) -> duckdb.DuckDBPyC
             time.sleep(0.5)
 
 
-def print_run_summary(warehouse: Path, result, extra_sections=(), wait_seconds: float = SUMMARY_WAIT_SECONDS) -> None:
-    """Print the run's summary from the warehouse. It never raises: when the warehouse cannot be read (another
-    command took it as the run ended) or a section cannot be computed, it says so and goes on."""
-    extra_sections = (
+def _print_sections(con: duckdb.DuckDBPyConnection, sections) -> None:
+    for title, section in sections:
+        try:
+            text = section(con)
+        except duckdb.Error as error:
+            text = f"not available: {str(error).strip().splitlines()[0]}"
+        if text:
+            print(f"\n== {title}")
+            print(text)
+
+
+def print_run_summary(
+    warehouse: Path,
+    result,
+    extra_sections=(),
+    wait_seconds: float = SUMMARY_WAIT_SECONDS,
+    served: Path | None = None,
+) -> None:
+    """Print the run's summary: its loads from the warehouse, the marts from the served file (``served``, by default
+    the one beside the warehouse). It never raises: when the warehouse cannot be read (another command took it as the
+    run ended) or a section cannot be computed, it says so and goes on."""
+    from orchestration.paths import served_path
+
+    marts_sections = (
+        ("Published marts", headline_summary),
         ("Attribution (conversions credited per model)", attribution_summary),
         ("Payouts", payouts_summary),
         *extra_sections,
@@ -176,21 +198,28 @@ def print_run_summary(warehouse: Path, result, extra_sections=(), wait_seconds: 
             f"\nThe summary from the warehouse is not shown: {warehouse.name} is in use by another process ({con}). "
             f"This run is in audit.run_history (run_id {result.run_id})."
         )
+    else:
+        try:
+            _print_sections(
+                con,
+                (
+                    ("Loads (this run)", lambda c: load_summary(c, result.run_id)),
+                    ("Models and checks", lambda c: models_summary(result)),
+                ),
+            )
+        finally:
+            con.close()
+    served = served or served_path(warehouse)
+    if not served.is_file():
+        print("\n== Published marts")
+        print(f"marts: nothing published yet (no served file {served.name})")
         return
-    sections = (
-        ("Loads (this run)", lambda c: load_summary(c, result.run_id)),
-        ("Models and checks", lambda c: models_summary(result)),
-        ("Published marts", headline_summary),
-        *extra_sections,
-    )
     try:
-        for title, section in sections:
-            try:
-                text = section(con)
-            except duckdb.Error as error:
-                text = f"not available: {str(error).strip().splitlines()[0]}"
-            if text:
-                print(f"\n== {title}")
-                print(text)
+        served_con = duckdb.connect(str(served), read_only=True)
+    except duckdb.Error as error:
+        print(f"\nThe marts are not shown: {served.name} cannot be read ({str(error).strip().splitlines()[0]}).")
+        return
+    try:
+        _print_sections(served_con, marts_sections)
     finally:
-        con.close()
+        served_con.close()

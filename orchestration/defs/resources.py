@@ -1,4 +1,5 @@
-"""Resources: the DuckDB warehouse (with a run lock) and the dbt CLI, configured from the environment."""
+"""Resources: the DuckDB warehouse (with a run lock and its served file) and the dbt CLI, configured from the
+environment."""
 
 from __future__ import annotations
 
@@ -11,22 +12,31 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.paths import landing_path, warehouse_path
+from orchestration.paths import landing_path, served_path, warehouse_path
 from orchestration.project import dbt_project
 from orchestration.warehouse.audit import flush_step_failures
 from orchestration.warehouse.lock import run_lock
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file. Connections are short-lived so that dbt (a subprocess) can open the file too."""
+    """The DuckDB warehouse file. Connections are short-lived so that dbt (a subprocess) can open the file too.
+
+    Readers never open it: they open the served file (:mod:`orchestration.warehouse.served`), which publish rewrites.
+    """
 
     path: str | None = None
     landing: str | None = None
+    served: str | None = None
 
     @property
     def warehouse_file(self) -> Path:
         """The configured path, else PARTNERLENS_WAREHOUSE (read when used, not when imported)."""
         return Path(self.path) if self.path else warehouse_path()
+
+    @property
+    def served_file(self) -> Path:
+        """The configured served file, else PARTNERLENS_SERVED, else ``<warehouse>_served.duckdb`` beside it."""
+        return Path(self.served) if self.served else served_path(self.warehouse_file)
 
     @property
     def landing_root(self) -> Path:

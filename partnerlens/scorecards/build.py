@@ -51,7 +51,7 @@ def check_isolation(document: str, partner: data.Partner, others: dict[str, str]
 
 def write_scorecards(con: duckdb.DuckDBPyConnection, out_dir: Path) -> ScorecardSet:
     """Write `out_dir/index.html` (the internal dashboard) and `out_dir/partners/<partner_id>.html` per partner,
-    from the served `marts` views only. Each page is one self-contained file."""
+    from the served `marts` only (a connection to the served file). Each page is one self-contained file."""
     data.require_served_marts(con)
     out_dir = Path(out_dir)
     (out_dir / "partners").mkdir(parents=True, exist_ok=True)

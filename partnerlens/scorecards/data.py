@@ -1,4 +1,4 @@
-"""What the scorecards read: the served `marts` views and nothing else.
+"""What the scorecards read: the served `marts` (of the served file) and nothing else.
 
 Every function that feeds a partner's page takes the partner id and filters on it in SQL, so no other partner's row
 is ever fetched for that page; figures that compare a partner with the whole program (its share of all attributed

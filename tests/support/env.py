@@ -29,6 +29,7 @@ def apply_env(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
     for key, value in isolated_env(root).items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("PARTNERLENS_GX_DOCS", raising=False)
+    monkeypatch.delenv("PARTNERLENS_SERVED", raising=False)  # the served file: <warehouse>_served.duckdb beside it
     (root / "dagster_home").mkdir(parents=True, exist_ok=True)
     return root
 
@@ -44,6 +45,7 @@ def child_env(root: Path, **extra: str) -> dict[str, str]:
     """The environment of a child process (a second `partnerlens` command) that works on `root`."""
     env = {**os.environ, **isolated_env(root), **extra}
     env.pop("PARTNERLENS_GX_DOCS", None)
+    env.pop("PARTNERLENS_SERVED", None)
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env

@@ -198,9 +198,15 @@ def test_statements_for_an_unknown_partner_name_the_partners(
 ) -> None:
     import duckdb
 
-    warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(warehouse))
-    with duckdb.connect(str(warehouse)) as con:
+    monkeypatch.setenv("PARTNERLENS_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.delenv("PARTNERLENS_SERVED", raising=False)
+    assert main(["statements", "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"No served warehouse at {tmp_path / 'warehouse_served.duckdb'}: the nightly job (`partnerlens run`) writes "
+        "it when it publishes."
+    )
+    # statements read the served file beside the warehouse, never the warehouse itself (which does not exist here)
+    with duckdb.connect(str(tmp_path / "warehouse_served.duckdb")) as con:
         con.execute("create schema marts")
         con.execute("create table marts.dim_partners as select * from (values ('P001'), ('P002')) as t(partner_id)")
     assert main(["statements", "--partner", "P999", "--out", str(tmp_path / "out")]) == 1
