@@ -183,6 +183,7 @@ def print_run_summary(
     the one beside the warehouse). It never raises: when the warehouse cannot be read (another command took it as the
     run ended) or a section cannot be computed, it says so and goes on."""
     from orchestration.paths import served_path
+    from orchestration.warehouse.lock import WarehouseBusyError, run_lock
 
     marts_sections = (
         ("Published marts", headline_summary),
@@ -190,7 +191,23 @@ def print_run_summary(
         ("Payouts", payouts_summary),
         *extra_sections,
     )
-    con = _connect_read_only(warehouse, wait_seconds)
+    # Under the run lock, so that a run that was waiting for this one never finds the warehouse held by the summary.
+    try:
+        with run_lock(warehouse, wait_seconds):
+            con = _connect_read_only(warehouse, wait_seconds)
+            if not isinstance(con, str):
+                try:
+                    _print_sections(
+                        con,
+                        (
+                            ("Loads (this run)", lambda c: load_summary(c, result.run_id)),
+                            ("Models and checks", lambda c: models_summary(result)),
+                        ),
+                    )
+                finally:
+                    con.close()
+    except WarehouseBusyError:
+        con = "another run or command has started on it"
     if isinstance(con, str):
         print("\n== Models and checks")
         print(models_summary(result))
@@ -198,17 +215,6 @@ def print_run_summary(
             f"\nThe summary from the warehouse is not shown: {warehouse.name} is in use by another process ({con}). "
             f"This run is in audit.run_history (run_id {result.run_id})."
         )
-    else:
-        try:
-            _print_sections(
-                con,
-                (
-                    ("Loads (this run)", lambda c: load_summary(c, result.run_id)),
-                    ("Models and checks", lambda c: models_summary(result)),
-                ),
-            )
-        finally:
-            con.close()
     served = served or served_path(warehouse)
     if not served.is_file():
         print("\n== Published marts")

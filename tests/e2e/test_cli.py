@@ -197,7 +197,8 @@ def test_the_stage_lines_count_what_the_run_did(landed, quiet_run) -> None:
     built = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")]
     assert re.search(rf"\b{len(built)} models and seeds built; (\d+) tests: \1 passed$", lines["dbt build"])
     assert f"{gate_2} checks on " in lines["gate 2"] and f": {gate_2} passed" in lines["gate 2"]
-    assert lines["publish"].endswith(f"`marts` now serves {served}")
+    assert lines["publish"].endswith(f"`marts` now serves {served}; readers open wh_served.duckdb")
+    assert (root / "wh_served.duckdb").is_file()
     dashboard = root / "scorecards" / "index.html"
     assert lines["share"].endswith(f"{summary_partners(root)} partner scorecards and the dashboard {dashboard}")
     assert dashboard.exists()
@@ -250,15 +251,17 @@ def test_a_failing_run_prints_the_complete_error_and_the_failed_check_with_live_
 ) -> None:
     root, _ = quiet_run
     shutil.copytree(root / "landing", tmp_path / "landing")
-    for name in ("wh.duckdb", "wh.duckdb.wal"):
+    for name in ("wh.duckdb", "wh.duckdb.wal", "wh_served.duckdb"):
         if (root / name).exists():
             shutil.copy(root / name, tmp_path / name)
     shutil.copytree(root / "dbt_target", tmp_path / "dbt_target")
     partner = smuggle_an_email(tmp_path / "landing")
+    served = (tmp_path / "wh_served.duckdb").read_bytes()
 
     code, output = run_in_terminal(tmp_path)
 
     assert code == 1, output[-6000:]
+    assert (tmp_path / "wh_served.duckdb").read_bytes() == served  # what readers open is untouched
     assert_quiet(output)
     assert SMUGGLED_EMAIL not in output
     # the complete error of the failing step: the gate, the check, the dataset and the offending row
@@ -312,9 +315,10 @@ def test_docs_describe_every_served_mart_with_the_column_types_the_warehouse_ser
         timeout=900,
     )
     assert completed.returncode == 0, completed.stdout[-4000:]
-    # what the warehouse serves, read from DuckDB itself
+    # what the warehouse serves, read from DuckDB itself: the served file the docs read (read-only, so never locked)
     served: dict[str, dict[str, str]] = {}
-    with duckdb.connect(str(root / "wh.duckdb"), read_only=True) as con:
+    assert str(root / "wh_served.duckdb") in completed.stdout
+    with duckdb.connect(str(root / "wh_served.duckdb"), read_only=True) as con:
         for table, column, data_type in con.execute(
             "select table_name, column_name, data_type from information_schema.columns "
             "where table_schema = 'marts' order by table_name, ordinal_position"
@@ -352,5 +356,6 @@ def test_docs_without_a_warehouse_say_to_run_the_demo_first(tmp_path: Path) -> N
         timeout=300,
     )
     assert completed.returncode == 1
-    assert f"No warehouse at {tmp_path / 'none.duckdb'}" in completed.stderr and "make demo" in completed.stderr
-    assert not (tmp_path / "none.duckdb").exists()
+    assert f"No served warehouse at {tmp_path / 'none_served.duckdb'}" in completed.stderr
+    assert "make demo" in completed.stderr
+    assert not (tmp_path / "none.duckdb").exists() and not (tmp_path / "none_served.duckdb").exists()

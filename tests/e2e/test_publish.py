@@ -1,4 +1,5 @@
-"""Write-audit-publish through real nightly runs: a failing gate 2 publishes nothing, and a version can be restored.
+"""Write-audit-publish through real nightly runs: a failing gate 2 publishes nothing (in the warehouse, and the served
+file readers open stays byte for byte as it was), and a version can be restored (in both).
 
 Both tests start from a copy of the session's built warehouse (one real nightly run, see conftest.py) so that only the
 runs under test are paid for. "Byte for byte" is checked independently of the warehouse code: every published view's
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 
 from tests.support.env import apply_env
+from tests.support.warehouse import marts_fingerprint, served_file
 
 pytestmark = pytest.mark.e2e
 
@@ -50,8 +52,24 @@ def copied(built_warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     wal = built_warehouse.warehouse.with_name(built_warehouse.warehouse.name + ".wal")
     if wal.exists():
         shutil.copy(wal, tmp_path / "warehouse.duckdb.wal")
+    shutil.copy(built_warehouse.served, served_file(tmp_path / "warehouse.duckdb"))
     shutil.copytree(built_warehouse.landing, tmp_path / "landing")
     return apply_env(monkeypatch, tmp_path)
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def served_marts(warehouse: Path) -> dict[str, list]:
+    with duckdb.connect(str(served_file(warehouse)), read_only=True) as con:
+        return marts_fingerprint(con)
+
+
+def beside(warehouse: Path) -> list[str]:
+    """The files beside the served file whose names start like it (a temporary copy, a write-ahead log)."""
+    served = served_file(warehouse)
+    return sorted(p.name for p in served.parent.iterdir() if p.name.startswith((served.name, "." + served.name)))
 
 
 def deliver_touches(landing: Path, name: str, campaigns: list[str]) -> tuple[str, Path]:
@@ -78,6 +96,7 @@ def test_a_feed_that_fails_gate_2_leaves_every_published_mart_byte_for_byte_as_i
     warehouse = copied / "warehouse.duckdb"
     before = published_fingerprint(warehouse)
     assert {"dim_partners", "dim_campaigns", "fct_touchpoints", "fct_conversions"} <= set(before)
+    served_before = file_digest(served_file(warehouse))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         serving = con.execute(
             "select schema_name from audit.publish_log where outcome in ('published', 'restored') "
@@ -97,6 +116,9 @@ def test_a_feed_that_fails_gate_2_leaves_every_published_mart_byte_for_byte_as_i
     assert f"touchpoint_id={partner}:smuggle-2" in messages
     # Every published view is exactly what it was: same definition, columns, types and rows.
     assert published_fingerprint(warehouse) == before
+    # and the served file, which the run never reached, is byte for byte what it was, with nothing left beside it
+    assert file_digest(served_file(warehouse)) == served_before
+    assert beside(warehouse) == [served_file(warehouse).name]
 
     with duckdb.connect(str(warehouse)) as con:
         gates = con.execute(
@@ -142,16 +164,22 @@ def test_the_previous_published_version_can_be_restored_with_one_command(copied:
 
     warehouse = copied / "warehouse.duckdb"
     first = published_fingerprint(warehouse)
+    first_served = served_marts(warehouse)
+    assert first_served == {name: [rows, digest] for name, (_, _, digest, rows) in first.items()}
     deliver_touches(copied / "landing", "late", ["spring_launch", "autumn_webinar", "bundle"])
 
     result = run_nightly()
     assert result.success
     second = published_fingerprint(warehouse)
     assert second["fct_touchpoints"][3] == first["fct_touchpoints"][3] + 3
+    assert served_marts(warehouse)["fct_touchpoints"][0] == first["fct_touchpoints"][3] + 3
 
     assert main(["restore"]) == 0
 
     assert published_fingerprint(warehouse) == first
+    # readers see the restored version too: the served file was rewritten from it
+    assert served_marts(warehouse) == first_served
+    assert beside(warehouse) == [served_file(warehouse).name]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         action, outcome = con.execute(
             "select action, outcome from audit.publish_log order by published_at desc limit 1"

@@ -1,7 +1,7 @@
 """A reader that holds the warehouse makes a step of the nightly fail: the run history says which step and why.
 
-A real Dagster run of the load of one feed on a temporary warehouse, while another process holds the file as
-`partnerlens statements` does.
+A real Dagster run of the load of one feed on a temporary warehouse, while another process holds the warehouse file
+itself read-only (a client that opened the warehouse rather than the served file every reader of Partnerlens opens).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The semantic layer (dbt semantic models and metrics, queried with MetricFlow) on a real nightly run.
 
-`mf validate-configs` checks the semantic models, dimensions, measures and metrics against the served warehouse, and
-a few `mf query` results are compared with SQL written here over the served `marts` views.
+`mf validate-configs` checks the semantic models, dimensions, measures and metrics against the served warehouse (the
+served file, opened read-only as a BI tool opens it), and a few `mf query` results are compared with SQL written here
+over the `marts` views of the warehouse itself.
 
 MetricFlow reads `<project>/target/semantic_manifest.json` whatever DBT_TARGET_PATH says, so the project is parsed
 in a folder of its own (symlinks to the project's files), with `marts_schema: marts` so that the semantic models
@@ -55,7 +56,13 @@ def semantic_project(built_warehouse, tmp_path_factory: pytest.TempPathFactory) 
     path = tmp_path_factory.mktemp("semantic_project")
     for name in PROJECT_FILES:
         (path / name).symlink_to(PROJECT_DIR / name)
-    env = child_env(built_warehouse.root, DBT_PROFILES_DIR=str(path), DBT_LOG_PATH=str(path / "logs"))
+    env = child_env(
+        built_warehouse.root,
+        DBT_PROFILES_DIR=str(path),
+        DBT_LOG_PATH=str(path / "logs"),
+        PARTNERLENS_WAREHOUSE=str(built_warehouse.served),
+        PARTNERLENS_DUCKDB_ACCESS_MODE="read_only",
+    )
     env.pop("DBT_TARGET_PATH")
     project = SemanticProject(path, env)
     parsed = project.run("dbt", "parse", "--quiet", "--vars", "{marts_schema: marts}")

@@ -43,9 +43,8 @@ def env_at(root: Path) -> Iterator[Path]:
 
 def child_env(root: Path, **extra: str) -> dict[str, str]:
     """The environment of a child process (a second `partnerlens` command) that works on `root`."""
-    env = {**os.environ, **isolated_env(root), **extra}
-    env.pop("PARTNERLENS_GX_DOCS", None)
-    env.pop("PARTNERLENS_SERVED", None)
+    inherited = ("PARTNERLENS_GX_DOCS", "PARTNERLENS_SERVED", "PARTNERLENS_DUCKDB_ACCESS_MODE")
+    env = {**{k: v for k, v in os.environ.items() if k not in inherited}, **isolated_env(root), **extra}
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env

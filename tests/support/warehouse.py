@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,3 +21,27 @@ class BuiltWarehouse:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.warehouse), read_only=True)
+
+    @property
+    def served(self) -> Path:
+        return served_file(self.warehouse)
+
+
+def served_file(warehouse: Path) -> Path:
+    """The served file of a warehouse by default: ``<warehouse name>_served.duckdb`` beside it (as the README says)."""
+    return warehouse.with_name(f"{warehouse.stem}_served.duckdb")
+
+
+def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    """mart -> [rows, sha256 of every row ordered by its text]: whatever `marts` holds (views or tables)."""
+    names = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()
+    ]
+    fingerprint = {}
+    for name in names:
+        rows = sorted(repr(row) for row in con.execute(f'select * from marts."{name}"').fetchall())
+        fingerprint[name] = [len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()]
+    return fingerprint

@@ -30,7 +30,8 @@ def publish(con: duckdb.DuckDBPyConnection, schema: str, amounts: list[float], r
         con.execute(f"create or replace view marts.{table} as select * from {schema}.{table}")
     con.execute("create schema if not exists ledger")
     con.execute("create table if not exists ledger.payout_lines (line_id varchar, amount decimal(18,4))")
-    con.executemany("insert into ledger.payout_lines values (?, ?)", [(f"{run_id}-{i}", a) for i, a in enumerate(amounts)])
+    lines = [(f"{run_id}-{i}", amount) for i, amount in enumerate(amounts)]
+    con.executemany("insert into ledger.payout_lines values (?, ?)", lines)
     ensure_audit(con)
     con.execute(
         "insert into audit.publish_log values (?, ?, 'publish', ?, null, ?, '{}', 'published', 'published', now())",
