@@ -98,15 +98,15 @@ def write_served(con: duckdb.DuckDBPyConnection, served: Path) -> ServedOutcome:
     started = time.perf_counter()
     ensure_audit(con)
     served = Path(served)
-    served.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in temporary_paths(served):
-        leftover.unlink(missing_ok=True)
     tmp = served.with_name(f".{served.name}.{uuid.uuid4().hex[:12]}.tmp")
     catalog = con.execute("select current_database()").fetchone()[0]
     schema = served_schema(con)
     row_counts: dict[str, int] = {}
     attached = False
     try:
+        served.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in temporary_paths(served):
+            leftover.unlink(missing_ok=True)
         con.execute(f"attach {lit(str(tmp))} as {_ALIAS}")
         attached = True
         copies = [(PUBLISHED_SCHEMA, name) for name in _names(con, catalog, PUBLISHED_SCHEMA, "view")]
@@ -139,7 +139,8 @@ def write_served(con: duckdb.DuckDBPyConnection, served: Path) -> ServedOutcome:
         if attached:
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"detach {_ALIAS}")
-        _remove(tmp)
+        with contextlib.suppress(OSError):
+            _remove(tmp)
         if isinstance(error, ServedWriteError):
             raise
         raise ServedWriteError(

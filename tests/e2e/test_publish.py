@@ -185,3 +185,47 @@ def test_the_previous_published_version_can_be_restored_with_one_command(copied:
             "select action, outcome from audit.publish_log order by published_at desc limit 1"
         ).fetchone()
         assert (action, outcome) == ("restore", "restored")
+
+
+def test_a_served_file_that_cannot_be_written_fails_the_run_and_restore_writes_it(
+    copied: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from partnerlens.cli import main
+    from partnerlens.runner import failure_messages, run_nightly
+
+    warehouse = copied / "warehouse.duckdb"
+    served = served_file(warehouse)
+    served_before = file_digest(served)
+    first = published_fingerprint(warehouse)
+    deliver_touches(copied / "landing", "late", ["spring_launch", "autumn_webinar", "bundle"])
+    (copied / "a_file").write_text("not a folder")
+    monkeypatch.setenv("PARTNERLENS_SERVED", str(copied / "a_file" / "served.duckdb"))
+
+    result = run_nightly()
+
+    assert not result.success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        schema = con.execute(
+            "select schema_name from audit.publish_log where run_id = ? and outcome = 'published'", [result.run_id]
+        ).fetchone()[0]
+    messages = "\n".join(failure_messages(result))
+    assert (
+        f"`marts` of the warehouse now serves {schema}, but the served warehouse {copied / 'a_file' / 'served.duckdb'} "
+        "could not be rewritten (FileExistsError: " in messages
+    )
+    assert (
+        "readers still see the previous version. The next published run writes it, or now: "
+        f"`partnerlens restore --version {schema}`" in messages
+    )
+    steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert "share__scorecards" not in steps  # nothing is drawn from a served file that was not written
+    assert published_fingerprint(warehouse)["fct_touchpoints"][3] == first["fct_touchpoints"][3] + 3
+    assert file_digest(served) == served_before
+
+    monkeypatch.delenv("PARTNERLENS_SERVED")
+    capsys.readouterr()  # what the run printed
+    assert main(["restore", "--version", schema]) == 0
+    assert capsys.readouterr().out.strip() == f"`marts` now serves {schema}; readers open {served}."
+    assert served_marts(warehouse)["fct_touchpoints"][0] == first["fct_touchpoints"][3] + 3
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute("select schema_name, action from audit.served").fetchone() == (schema, "restore")
