@@ -64,7 +64,7 @@ final as (
         sequenced.currency,
         cast(sequenced.revenue as decimal(18, 4)) as revenue_local,
         cast(sequenced.gross_margin as decimal(18, 4)) as gross_margin_local,
-        cast(sequenced.rate_to_reporting as double) as exchange_rate,
+        cast(sequenced.rate_to_reporting as float8) as exchange_rate,
         cast(sequenced.revenue * sequenced.rate_to_reporting as decimal(18, 4)) as revenue,
         cast(sequenced.gross_margin * sequenced.rate_to_reporting as decimal(18, 4)) as gross_margin,
         sequenced.is_refund,

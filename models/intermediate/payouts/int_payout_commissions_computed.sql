@@ -196,7 +196,7 @@ referral_bases as (
         agreements.agreement_version_id,
         agreements.referral_commission_rate as basis_rate,
         cast(
-            cast(referred_conversions.credit as double) * cast(referred_conversions.revenue as double)
+            cast(referred_conversions.credit as float8) * cast(referred_conversions.revenue as float8)
             as decimal(18, 6)
         ) as basis_amount_reporting
     from referred_conversions
@@ -241,7 +241,7 @@ commission_lines as (
             commission_bases.basis_amount_reporting / rate_days.rate_to_reporting as decimal(18, 6)
         ) as basis_amount,
         cast(
-            cast(commission_bases.basis_rate as double) * commission_bases.basis_amount_reporting
+            cast(commission_bases.basis_rate as float8) * commission_bases.basis_amount_reporting
             / rate_days.rate_to_reporting
             as decimal(18, 6)
         ) as amount,
@@ -328,9 +328,9 @@ reversal_lines as (
         refund_shares.refunded_conversion_id,
         refund_shares.refunded_on as basis_date,
         commission_lines.basis_rate,
-        cast(-refund_shares.refunded_share * cast(commission_lines.basis_amount as double) as decimal(18, 6))
+        cast(-refund_shares.refunded_share * cast(commission_lines.basis_amount as float8) as decimal(18, 6))
             as basis_amount,
-        cast(-refund_shares.refunded_share * cast(commission_lines.amount as double) as decimal(18, 6)) as amount,
+        cast(-refund_shares.refunded_share * cast(commission_lines.amount as float8) as decimal(18, 6)) as amount,
         commission_lines.currency,
         cast(rate_days.rate_to_reporting as decimal(18, 10)) as exchange_rate,
         commission_lines.attribution_model,
@@ -375,7 +375,7 @@ final as (
         all_lines.amount,
         all_lines.currency,
         all_lines.exchange_rate,
-        cast(cast(all_lines.amount as double) * cast(all_lines.exchange_rate as double) as decimal(18, 6))
+        cast(cast(all_lines.amount as float8) * cast(all_lines.exchange_rate as float8) as decimal(18, 6))
             as amount_reporting,
         all_lines.attribution_model,
         all_lines.attribution_lookback_days,

@@ -108,8 +108,8 @@ tier_bases as (
         tiers_reached.tier_rate - agreements.revenue_share_rate as basis_rate,
         tiers_reached.version_volume as basis_amount,
         cast(
-            cast(tiers_reached.tier_rate - agreements.revenue_share_rate as double)
-            * cast(tiers_reached.version_volume as double)
+            cast(tiers_reached.tier_rate - agreements.revenue_share_rate as float8)
+            * cast(tiers_reached.version_volume as float8)
             as decimal(18, 6)
         ) as amount
     from tiers_reached
@@ -241,7 +241,7 @@ final as (
         period_lines.amount,
         period_lines.currency,
         cast(exchange_rates.rate_to_reporting as decimal(18, 10)) as exchange_rate,
-        cast(cast(period_lines.amount as double) * exchange_rates.rate_to_reporting as decimal(18, 6))
+        cast(cast(period_lines.amount as float8) * exchange_rates.rate_to_reporting as decimal(18, 6))
             as amount_reporting,
         period_lines.attribution_model,
         period_lines.attribution_lookback_days,

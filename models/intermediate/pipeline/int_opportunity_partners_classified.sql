@@ -36,8 +36,8 @@ opportunities_converted as (
             opportunities.closed_at,
             cast({{ dbt.dateadd('day', 1, payout_as_of_date()) }} as timestamp)
         ) as influence_window_end,
-        cast(opportunities.amount as double) * created_rates.rate_to_reporting as amount_reporting,
-        cast(opportunities.amount as double) * closed_rates.rate_to_reporting as closed_amount_reporting
+        cast(opportunities.amount as float8) * created_rates.rate_to_reporting as amount_reporting,
+        cast(opportunities.amount as float8) * closed_rates.rate_to_reporting as closed_amount_reporting
     from opportunities
     left join exchange_rates as created_rates
         on opportunities.currency = created_rates.currency

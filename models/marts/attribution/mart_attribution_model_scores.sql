@@ -129,10 +129,10 @@ final as (
     select
         scores.attribution_model,
         cast(scores.partners_scored as integer) as partners_scored,
-        cast(scores.attributed_conversions as double) as attributed_conversions,
-        cast(scores.spearman_rank_correlation as double) as spearman_rank_correlation,
-        cast(scores.share_mean_absolute_error as double) as share_mean_absolute_error,
-        cast(scores.share_total_variation as double) as share_total_variation,
+        cast(scores.attributed_conversions as float8) as attributed_conversions,
+        cast(scores.spearman_rank_correlation as float8) as spearman_rank_correlation,
+        cast(scores.share_mean_absolute_error as float8) as share_mean_absolute_error,
+        cast(scores.share_total_variation as float8) as share_total_variation,
         cast(
             row_number() over (
                 order by

@@ -104,7 +104,7 @@ final as (
         combined.campaign_id,
         combined.month,
         combined.attribution_model,
-        cast(combined.attributed_conversions as double) as attributed_conversions,
+        cast(combined.attributed_conversions as float8) as attributed_conversions,
         cast(combined.attributed_revenue as decimal(18, 4)) as attributed_revenue,
         cast(combined.attributed_gross_margin as decimal(18, 4)) as attributed_gross_margin,
         cast(combined.campaign_joint_cost as decimal(18, 4)) as campaign_joint_cost,
@@ -117,10 +117,10 @@ final as (
             case
                 when combined.host_cost > 0
                     then (combined.attributed_gross_margin - combined.host_cost) / combined.host_cost
-            end as double
+            end as float8
         ) as roi,
         cast(
-            case when combined.host_cost > 0 then combined.attributed_revenue / combined.host_cost end as double
+            case when combined.host_cost > 0 then combined.attributed_revenue / combined.host_cost end as float8
         ) as roas,
         cast(
             case

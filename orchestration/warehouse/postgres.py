@@ -1,0 +1,149 @@
+"""PostgreSQL as the warehouse engine: the connection profiles.yml's `postgres` target describes, and tables copied
+from DuckDB into it with COPY.
+
+The connection comes from the same environment variables as the dbt profile (PARTNERLENS_PG_HOST, _PORT, _USER,
+_PASSWORD, _DATABASE), so dbt and the orchestrator always reach the same database.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+
+#: PARTNERLENS_TARGET selects the dbt target (profiles.yml); this is the one that means PostgreSQL.
+TARGET = "postgres"
+
+
+def target() -> str:
+    """The dbt target this process builds on: PARTNERLENS_TARGET, default duckdb."""
+    return os.environ.get("PARTNERLENS_TARGET", "duckdb")
+
+
+def is_postgres() -> bool:
+    return target() == TARGET
+
+
+def connection_params() -> dict[str, Any]:
+    """psycopg2 keyword arguments for the database of the `postgres` target, with the profile's defaults."""
+    params: dict[str, Any] = {
+        "host": os.environ.get("PARTNERLENS_PG_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("PARTNERLENS_PG_PORT", "5432")),
+        "user": os.environ.get("PARTNERLENS_PG_USER", "partnerlens"),
+        "dbname": os.environ.get("PARTNERLENS_PG_DATABASE", "partnerlens"),
+        "application_name": "partnerlens",
+    }
+    password = os.environ.get("PARTNERLENS_PG_PASSWORD", "")
+    if password:
+        params["password"] = password
+    return params
+
+
+def connect(**overrides: Any):
+    """A new psycopg2 connection to the warehouse database (autocommit off: the caller commits)."""
+    import psycopg2
+
+    return psycopg2.connect(**{**connection_params(), **overrides})
+
+
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+_SIMPLE_TYPES = {
+    "VARCHAR": "text",
+    "BOOLEAN": "boolean",
+    "TINYINT": "smallint",
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "HUGEINT": "numeric(38, 0)",
+    "UBIGINT": "numeric(20, 0)",
+    "FLOAT": "real",
+    "DOUBLE": "double precision",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIME": "time",
+    "INTERVAL": "interval",
+    "UUID": "uuid",
+    "JSON": "jsonb",
+}
+
+
+def postgres_type(duckdb_type: str) -> str:
+    """The PostgreSQL type that holds every value of a DuckDB column type exactly."""
+    name = duckdb_type.strip().upper()
+    decimal = _DECIMAL.fullmatch(name)
+    if decimal:
+        return f"numeric({decimal.group(1)}, {decimal.group(2)})"
+    if name in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[name]
+    raise ValueError(f"no PostgreSQL type for the DuckDB type {duckdb_type}")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def columns_of(duck: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of each column of a DuckDB table, in order."""
+    return duck.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+
+
+def copy_table(duck: duckdb.DuckDBPyConnection, pg, schema: str, table: str) -> int:
+    """Replace `schema.table` in PostgreSQL by the DuckDB table of the same name (same columns, exact types), with
+    COPY; returns the rows copied. Runs in the caller's PostgreSQL transaction."""
+    columns = columns_of(duck, schema, table)
+    if not columns:
+        raise ValueError(f"no table {schema}.{table} in the DuckDB warehouse")
+    target_relation = f"{quote(schema)}.{quote(table)}"
+    definition = ", ".join(f"{quote(name)} {postgres_type(data_type)}" for name, data_type in columns)
+    names = ", ".join(quote(name) for name, _ in columns)
+    with pg.cursor() as cur:
+        cur.execute(f"create schema if not exists {quote(schema)}")
+        cur.execute(f"drop table if exists {target_relation}")
+        cur.execute(f"create table {target_relation} ({definition})")
+        buffer = io.BytesIO(_csv_of(duck, f"select {names} from {target_relation}"))
+        cur.copy_expert(f"copy {target_relation} ({names}) from stdin with (format csv, header false)", buffer)
+        return cur.rowcount
+
+
+def _csv_of(duck: duckdb.DuckDBPyConnection, query: str) -> bytes:
+    """The rows of a DuckDB query as CSV that PostgreSQL's COPY reads back exactly: UTC timestamps with offsets,
+    NULL as an unquoted empty field and the empty string quoted."""
+    import tempfile
+    from pathlib import Path
+
+    duck.execute("set TimeZone = 'UTC'")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.csv"
+        duck.execute(f"copy ({query}) to '{path}' (format csv, header false)")
+        return path.read_bytes()
+
+
+def copy_schemas(duckdb_file: str, schemas: Iterable[str] = ("raw",)) -> dict[str, int]:
+    """Copy every table of `schemas` from a DuckDB warehouse file into PostgreSQL in one transaction;
+    returns `schema.table` -> rows."""
+    duck = duckdb.connect(duckdb_file, read_only=True)
+    pg = connect()
+    copied: dict[str, int] = {}
+    try:
+        for schema in schemas:
+            tables = duck.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+                [schema],
+            ).fetchall()
+            for (table,) in tables:
+                copied[f"{schema}.{table}"] = copy_table(duck, pg, schema, table)
+        pg.commit()
+    finally:
+        pg.close()
+        duck.close()
+    return copied
