@@ -115,7 +115,7 @@ scores as (
         -- decimals so that a perfect ordering reads 1 rather than 1 plus floating-point noise
         case
             when var_pop(ranked.model_rank_value) > 0 and var_pop(ranked.true_rank_value) > 0
-                then round(corr(ranked.model_rank_value, ranked.true_rank_value), 12)
+                then {{ round_double("corr(ranked.model_rank_value, ranked.true_rank_value)", 12) }}
         end as spearman_rank_correlation,
         avg(abs(coalesce(ranked.model_share, 0) - coalesce(ranked.true_share, 0))) as share_mean_absolute_error,
         sum(abs(coalesce(ranked.model_share, 0) - coalesce(ranked.true_share, 0))) / 2.0 as share_total_variation
