@@ -7,6 +7,8 @@ equals a full rebuild:
 
 Both open their files read-only: point them at served files (``<warehouse>_served.duckdb``), which no run ever holds.
     python -m partnerlens.compare diff A B                 # A and B: warehouse or served files, or snapshots
+    python -m partnerlens.compare snapshot-postgres SCHEMA DIR --like WAREHOUSE
+                                                           # the same marts of a PostgreSQL schema (PARTNERLENS_PG_*)
 
 Rows are compared as multisets after sorting on every column; numbers within a tolerance relative to their size
 (1e-9 unless --tolerance says otherwise), and fixed-point decimals within one unit of their last place: DuckDB sums
@@ -93,6 +95,27 @@ def snapshot(warehouse: Path, folder: Path) -> list[str]:
     return sorted(frames)
 
 
+def snapshot_postgres(schema: str, folder: Path, marts: list[str]) -> list[str]:
+    """Write each of `marts` from the PostgreSQL schema `schema` (the database of PARTNERLENS_PG_*) to
+    DIR/<mart>.parquet, with the same exact types as a DuckDB snapshot, so that `diff` compares the two engines."""
+    from orchestration.warehouse.postgres import connect, copy_to_duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pg = connect()
+    duck = duckdb.connect()
+    try:
+        for mart in marts:
+            copy_to_duckdb(pg, schema, mart, duck, f'"{mart}"')
+            duck.sql(f'select * from "{mart}"').to_arrow_table().to_pandas().to_parquet(
+                folder / f"{mart}.parquet", index=False
+            )
+        pg.rollback()
+    finally:
+        duck.close()
+        pg.close()
+    return sorted(marts)
+
+
 def _normalised(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     """Stable columns only, rows in a canonical order: sorted on the exact (non-float) columns first, which hold the
     keys, then on floats rounded to 9 decimals, so that noise in the last bits of a float cannot reorder rows."""
@@ -166,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     snap = sub.add_parser("snapshot", help="write every published mart of WAREHOUSE to DIR/<mart>.parquet")
     snap.add_argument("warehouse", type=Path)
     snap.add_argument("folder", type=Path)
+    snap_pg = sub.add_parser(
+        "snapshot-postgres", help="write the marts that WAREHOUSE publishes, read from a PostgreSQL schema, to DIR"
+    )
+    snap_pg.add_argument("schema")
+    snap_pg.add_argument("folder", type=Path)
+    snap_pg.add_argument("--like", type=Path, required=True, help="the DuckDB warehouse whose published marts to read")
     diff = sub.add_parser("diff", help="compare the published marts of A and B (warehouse files or snapshot folders)")
     diff.add_argument("a", type=Path)
     diff.add_argument("b", type=Path)
@@ -173,6 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "snapshot":
         names = snapshot(args.warehouse, args.folder)
+        print(f"{len(names)} marts written to {args.folder}")
+        return 0
+    if args.command == "snapshot-postgres":
+        con = duckdb.connect(str(args.like), read_only=True)
+        try:
+            marts = published_marts(con)
+        finally:
+            con.close()
+        names = snapshot_postgres(args.schema, args.folder, marts)
         print(f"{len(names)} marts written to {args.folder}")
         return 0
     result = compare(args.a, args.b, args.tolerance)

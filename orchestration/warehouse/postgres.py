@@ -120,10 +120,10 @@ def _csv_of(duck: duckdb.DuckDBPyConnection, query: str) -> bytes:
     import tempfile
     from pathlib import Path
 
-    duck.execute("set TimeZone = 'UTC'")
+    duck.execute("set TimeZone = 'UTC'").fetchall()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "rows.csv"
-        duck.execute(f"copy ({query}) to '{path}' (format csv, header false)")
+        duck.execute(f"copy ({query}) to '{path}' (format csv, header false)").fetchall()
         return path.read_bytes()
 
 
@@ -147,3 +147,65 @@ def copy_schemas(duckdb_file: str, schemas: Iterable[str] = ("raw",)) -> dict[st
         pg.close()
         duck.close()
     return copied
+
+
+_DUCKDB_TYPES = {
+    "character varying": "VARCHAR",
+    "text": "VARCHAR",
+    "character": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "real": "FLOAT",
+    "double precision": "DOUBLE",
+    "date": "DATE",
+    "timestamp without time zone": "TIMESTAMP",
+    "timestamp with time zone": "TIMESTAMP WITH TIME ZONE",
+    "uuid": "UUID",
+    "interval": "INTERVAL",
+}
+
+
+def duckdb_type(data_type: str, precision: int | None, scale: int | None) -> str:
+    """The DuckDB type that holds every value of a PostgreSQL column exactly (information_schema's data_type,
+    numeric_precision and numeric_scale)."""
+    if data_type == "numeric":
+        if precision is None or precision > 38:
+            raise ValueError("a numeric without a precision of at most 38 has no exact DuckDB type")
+        return f"DECIMAL({precision}, {scale or 0})"
+    if data_type in _DUCKDB_TYPES:
+        return _DUCKDB_TYPES[data_type]
+    raise ValueError(f"no DuckDB type for the PostgreSQL type {data_type}")
+
+
+def copy_to_duckdb(pg, schema: str, table: str, duck: duckdb.DuckDBPyConnection, target: str) -> int:
+    """Write the PostgreSQL relation `schema.table` into the DuckDB table `target` (replaced) with the same columns
+    and exact types, through COPY ... TO STDOUT; returns the rows written."""
+    import tempfile
+    from pathlib import Path
+
+    with pg.cursor() as cur:
+        cur.execute(
+            "select column_name, data_type, numeric_precision, numeric_scale from information_schema.columns"
+            " where table_schema = %s and table_name = %s order by ordinal_position",
+            [schema, table],
+        )
+        columns = cur.fetchall()
+        if not columns:
+            raise ValueError(f"no relation {schema}.{table} in the PostgreSQL warehouse")
+        cur.execute("set local timezone = 'UTC'")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "rows.csv"
+            with path.open("wb") as out:
+                cur.copy_expert(
+                    f"copy (select * from {quote(schema)}.{quote(table)}) to stdout with (format csv, header false)",
+                    out,
+                )
+            types = {name: duckdb_type(data_type, precision, scale) for name, data_type, precision, scale in columns}
+            duck.execute(
+                f"create or replace table {target} as select * from read_csv(?, columns = ?, header = false,"
+                " auto_detect = false, allow_quoted_nulls = false, quote = '\"', escape = '\"')",
+                [str(path), types],
+            ).fetchall()
+    return duck.execute(f"select count(*) from {target}").fetchall()[0][0]

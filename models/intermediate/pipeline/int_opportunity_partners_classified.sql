@@ -110,8 +110,8 @@ final as (
         opportunities_converted.is_closed,
         opportunities_converted.currency,
         cast(opportunities_converted.amount as decimal(18, 4)) as amount,
-        cast(opportunities_converted.amount_reporting as decimal(18, 4)) as amount_reporting,
-        cast(opportunities_converted.closed_amount_reporting as decimal(18, 4)) as closed_amount_reporting,
+        {{ decimal_from_double('opportunities_converted.amount_reporting', 18, 4) }} as amount_reporting,
+        {{ decimal_from_double('opportunities_converted.closed_amount_reporting', 18, 4) }} as closed_amount_reporting,
         opportunities_converted.created_at,
         opportunities_converted.closed_at
     from involvements
