@@ -151,7 +151,11 @@ def _compare_values(a: object, b: object, tolerance: float, unit: float = 0.0) -
     return a == b, 0.0
 
 
-def compare_frames(name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float) -> tuple[list[str], float]:
+def compare_frames(
+    name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float, last_place: bool = True
+) -> tuple[list[str], float]:
+    """Differences between two versions of a mart (at most one per column) and the largest numeric difference.
+    With last_place=False a decimal may differ only within the tolerance, not by one unit of its last place."""
     problems: list[str] = []
     if len(a) != len(b):
         return [f"{len(a)} rows against {len(b)}"], 0.0
@@ -161,7 +165,7 @@ def compare_frames(name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float
     worst = 0.0
     for column in na.columns:
         for row, (x, y) in enumerate(zip(na[column].tolist(), nb[column].tolist(), strict=True)):
-            same, diff = _compare_values(x, y, tolerance, units.get(column, 0.0))
+            same, diff = _compare_values(x, y, tolerance, units.get(column, 0.0) if last_place else 0.0)
             worst = max(worst, diff)
             if not same:
                 problems.append(f"column {column}, sorted row {row}: {x!r} against {y!r}")
@@ -169,7 +173,7 @@ def compare_frames(name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float
     return problems, worst
 
 
-def compare(a: Path, b: Path, tolerance: float = 1e-9) -> Comparison:
+def compare(a: Path, b: Path, tolerance: float = 1e-9, last_place: bool = True) -> Comparison:
     frames_a, frames_b = load_marts(a), load_marts(b)
     result = Comparison(marts=sorted(set(frames_a) | set(frames_b)))
     for mart in result.marts:
@@ -177,7 +181,7 @@ def compare(a: Path, b: Path, tolerance: float = 1e-9) -> Comparison:
             where = "first" if mart not in frames_a else "second"
             result.differences.append(MartDifference(mart, f"missing from the {where}"))
             continue
-        problems, worst = compare_frames(mart, frames_a[mart], frames_b[mart], tolerance)
+        problems, worst = compare_frames(mart, frames_a[mart], frames_b[mart], tolerance, last_place)
         result.max_abs_difference = max(result.max_abs_difference, worst)
         result.differences.extend(MartDifference(mart, p) for p in problems)
     return result

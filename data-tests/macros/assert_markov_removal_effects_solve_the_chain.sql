@@ -72,29 +72,29 @@ expected as (
             6 as transitions_from_partner
         union all
     {% endfor -%}
-        select
-            'cycle' as case_name,
-            'A' as partner_id,
-            cast(2 as float8) / 3 as removal_effect,
-            cast(2 as float8) / 3 as conversion_probability,
-            cast(2 as float8) / 9 as probability_without,
-            3 as transitions_from_partner
-        union all
-        select
-            'cycle' as case_name,
-            'B' as partner_id,
-            cast(1 as float8) as removal_effect,
-            cast(2 as float8) / 3 as conversion_probability,
-            cast(0 as float8) as probability_without,
-            3 as transitions_from_partner
-        union all
-        select
-            'never_converts' as case_name,
-            'A' as partner_id,
-            cast(0 as float8) as removal_effect,
-            cast(0 as float8) as conversion_probability,
-            cast(0 as float8) as probability_without,
-            1 as transitions_from_partner
+    select
+        'cycle' as case_name,
+        'A' as partner_id,
+        cast(2 as float8) / 3 as removal_effect,
+        cast(2 as float8) / 3 as conversion_probability,
+        cast(2 as float8) / 9 as probability_without,
+        3 as transitions_from_partner
+    union all
+    select
+        'cycle' as case_name,
+        'B' as partner_id,
+        cast(1 as float8) as removal_effect,
+        cast(2 as float8) / 3 as conversion_probability,
+        cast(0 as float8) as probability_without,
+        3 as transitions_from_partner
+    union all
+    select
+        'never_converts' as case_name,
+        'A' as partner_id,
+        cast(0 as float8) as removal_effect,
+        cast(0 as float8) as conversion_probability,
+        cast(0 as float8) as probability_without,
+        1 as transitions_from_partner
 
 ),
 
@@ -110,7 +110,7 @@ final as (
     from actual
     full outer join expected
         on actual.case_name = expected.case_name
-            and actual.partner_id = expected.partner_id
+        and actual.partner_id = expected.partner_id
     where actual.partner_id is null
         or expected.partner_id is null
         or abs(actual.removal_effect - expected.removal_effect) > 1e-12

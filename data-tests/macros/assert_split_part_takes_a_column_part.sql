@@ -8,11 +8,17 @@ with
 
 positions as (
 
-    select 1 as part_position, '0:10' as expected_part
+    select
+        1 as part_position,
+        '0:10' as expected_part
     union all
-    select 2 as part_position, '50000:12' as expected_part
+    select
+        2 as part_position,
+        '50000:12' as expected_part
     union all
-    select 3 as part_position, '' as expected_part
+    select
+        3 as part_position,
+        '' as expected_part
 
 ),
 

@@ -128,8 +128,9 @@ def _csv_of(duck: duckdb.DuckDBPyConnection, query: str) -> bytes:
 
 
 def copy_schemas(duckdb_file: str, schemas: Iterable[str] = ("raw",)) -> dict[str, int]:
-    """Copy every table of `schemas` from a DuckDB warehouse file into PostgreSQL in one transaction;
-    returns `schema.table` -> rows."""
+    """Copy every table of `schemas` from a DuckDB warehouse file into PostgreSQL in one transaction (each table
+    replaced); returns `schema.table` -> rows. The simple way to give a PostgreSQL build the feeds that a DuckDB
+    nightly loaded: `python -m orchestration.warehouse.postgres WAREHOUSE.duckdb [SCHEMA ...]`."""
     duck = duckdb.connect(duckdb_file, read_only=True)
     pg = connect()
     copied: dict[str, int] = {}
@@ -209,3 +210,24 @@ def copy_to_duckdb(pg, schema: str, table: str, duck: duckdb.DuckDBPyConnection,
                 [str(path), types],
             ).fetchall()
     return duck.execute(f"select count(*) from {target}").fetchall()[0][0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration.warehouse.postgres",
+        description="copy the tables of a DuckDB warehouse's schemas (default: raw) into the PostgreSQL database of "
+        "PARTNERLENS_PG_*",
+    )
+    parser.add_argument("warehouse", help="the DuckDB warehouse file")
+    parser.add_argument("schemas", nargs="*", default=["raw"])
+    args = parser.parse_args(argv)
+    copied = copy_schemas(args.warehouse, args.schemas)
+    for name, rows in copied.items():
+        print(f"{name:45} {rows:>10,} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pwd
 import socket
-from pathlib import Path
 
 import psycopg2
 import pytest

@@ -5,7 +5,6 @@ The tests that need PostgreSQL fail, never skip, when no server can be started: 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -46,13 +45,16 @@ class PostgresCluster:
         )
 
     def create_database(self, prefix: str = "test") -> str:
-        """A new, empty database owned by the cluster's role (C collation, as the cluster's own)."""
+        """A new, empty database owned by the cluster's role (C collation, as the cluster's own), created by the
+        cluster's superuser `postgres` (the project's role may not create databases)."""
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        con = self.connect()
+        con = self.connect(database="postgres", user="postgres")
         try:
             con.autocommit = True
             with con.cursor() as cur:
-                cur.execute(f'create database "{name}" template template0 encoding \'UTF8\' locale \'C\'')
+                cur.execute(
+                    f"create database \"{name}\" owner \"{self.user}\" template template0 encoding 'UTF8' locale 'C'"
+                )
         finally:
             con.close()
         return name
@@ -71,11 +73,9 @@ def start_cluster(*args: str) -> PostgresCluster:
     """Start a cluster with scripts/postgres_cluster.sh (extra args: --dir, --port); fails the test when it cannot."""
     completed = subprocess.run(
         ["bash", str(CLUSTER_SCRIPT), "start", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
         timeout=180,
-        env={**os.environ},
     )
     if completed.returncode != 0:
         pytest.fail(

@@ -135,8 +135,9 @@ def test_postgres_branches_compile(tmp_path: Path) -> None:
     assert "generate_series(1, 5)" in compiled["assert_integer_series_lists_every_integer"]
     assert "hashtextextended(" in compiled["assert_partner_fingerprint_identifies_sets"]
     assert "* interval '1 day')" in compiled["assert_add_days_shifts_by_whole_days"]
-    assert "cast(round(cast(cast(2 as float8) / 3 as numeric), 12) as float8)" in compiled[
-        "assert_round_double_rounds_to_places"
-    ]
+    assert (
+        "cast(round(cast(cast(2 as float8) / 3 as numeric), 12) as float8)"
+        in compiled["assert_round_double_rounds_to_places"]
+    )
     for name, sql in compiled.items():
         assert "range(" not in sql and "epoch(cases" not in sql, f"{name} still holds DuckDB SQL"
