@@ -109,12 +109,12 @@ def copy_table(duck: duckdb.DuckDBPyConnection, pg, schema: str, table: str) -> 
         cur.execute(f"create schema if not exists {quote(schema)}")
         cur.execute(f"drop table if exists {target_relation}")
         cur.execute(f"create table {target_relation} ({definition})")
-        buffer = io.BytesIO(_csv_of(duck, f"select {names} from {target_relation}"))
+        buffer = io.BytesIO(csv_of(duck, f"select {names} from {target_relation}"))
         cur.copy_expert(f"copy {target_relation} ({names}) from stdin with (format csv, header false)", buffer)
         return cur.rowcount
 
 
-def _csv_of(duck: duckdb.DuckDBPyConnection, query: str) -> bytes:
+def csv_of(duck: duckdb.DuckDBPyConnection, query: str) -> bytes:
     """The rows of a DuckDB query as CSV that PostgreSQL's COPY reads back exactly: UTC timestamps with offsets,
     NULL as an unquoted empty field and the empty string quoted."""
     import tempfile
