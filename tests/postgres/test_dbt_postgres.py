@@ -1,10 +1,10 @@
-"""The dbt project on a real PostgreSQL 15 server: the macro tests, the whole nightly build, and the same marts as
-DuckDB.
+"""Engine parity on a real PostgreSQL 15 server: the macro tests, the loads, the whole nightly build, the marts.
 
-The raw feeds come from the session's DuckDB nightly run (`built_warehouse`): its loaded `raw` tables are copied into
-a fresh PostgreSQL database with COPY (orchestration.warehouse.postgres.copy_schemas), then `dbt build` runs on the
-`postgres` target with the same vars as that night (run id, payout as-of date). Every mart the DuckDB run publishes is
-then compared with the PostgreSQL build: the same rows, keys and amounts.
+The session's DuckDB nightly run (`built_warehouse`) loaded a generated landing folder and published its marts. The
+same landing folder is loaded into a fresh PostgreSQL database by the PostgreSQL loader
+(orchestration.feeds.postgres_loads), then `dbt build` runs on the `postgres` target with the same vars as that night
+(run id, payout as-of date). What each engine loaded (raw tables, rejected rows, load log) and every mart the DuckDB
+run publishes are compared: the same rows, keys and amounts.
 """
 
 from __future__ import annotations
@@ -68,17 +68,17 @@ class PostgresBuild:
     completed: subprocess.CompletedProcess
     root: Path
     duckdb_warehouse: Path
-    copied: dict[str, int]
+    loads: dict
 
 
 @pytest.fixture(scope="module")
 def postgres_build(
     built_warehouse, postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PostgresBuild]:
-    """The nightly's dbt build on PostgreSQL over the raw feeds the session's DuckDB night loaded."""
+    """The night's landing folder loaded into PostgreSQL, then the nightly's dbt build there."""
     import duckdb
 
-    from orchestration.warehouse.postgres import copy_schemas
+    from orchestration.feeds.postgres_loads import load_all_postgres
 
     root = tmp_path_factory.mktemp("postgres_build")
     env = postgres_cluster.env(postgres_cluster.create_database("nightly"))
@@ -88,7 +88,11 @@ def postgres_build(
     with pytest.MonkeyPatch.context() as monkeypatch:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        copied = copy_schemas(str(built_warehouse.warehouse))
+        pg = postgres_cluster.connect(env["PARTNERLENS_PG_DATABASE"])
+        try:
+            loads = load_all_postgres(pg, built_warehouse.landing, run_id=built_warehouse.run_id)
+        finally:
+            pg.close()
         completed = run_dbt(
             [
                 "build",
@@ -100,21 +104,61 @@ def postgres_build(
             root,
             env,
         )
-        yield PostgresBuild(completed, root, built_warehouse.warehouse, copied)
+        yield PostgresBuild(completed, root, built_warehouse.warehouse, loads)
 
 
-def test_the_raw_feeds_reach_postgres_whole(postgres_build: PostgresBuild) -> None:
+#: Columns that differ between any two loads of the same files: when and by which load they were loaded.
+LOAD_VOLATILE = {"_loaded_at", "_load_id", "load_id", "rejected_at", "run_id", "started_at", "finished_at"}
+
+
+def test_postgres_loads_what_duckdb_loads(postgres_build: PostgresBuild, tmp_path: Path) -> None:
+    """Every raw table, every rejected row (rule, column, reason, record) and every load-log row (status, counts,
+    message) of the PostgreSQL load equals the DuckDB night's, lineage columns included."""
     import duckdb
 
+    from orchestration.warehouse.postgres import connect, copy_to_duckdb
+
     with duckdb.connect(str(postgres_build.duckdb_warehouse), read_only=True) as con:
-        expected = {
-            f"raw.{table}": con.execute(f'select count(*) from raw."{table}"').fetchone()[0]
-            for (table,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
+        tables = [
+            (schema, table)
+            for schema, table in con.execute(
+                "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and"
+                " (table_schema = 'raw' or (table_schema = 'audit' and table_name in ('load_log', 'rejected_rows')))"
+                " order by 1, 2"
             ).fetchall()
-        }
-    assert postgres_build.copied == expected
-    assert expected["raw.touchpoints"] > 1000
+        ]
+    assert len(tables) >= 12
+    duck = duckdb.connect()
+    duck.execute(f"attach '{postgres_build.duckdb_warehouse}' as night (read_only)").fetchall()
+    pg = connect()
+    try:
+        for schema, table in tables:
+            copy_to_duckdb(pg, schema, table, duck, f'"{schema}__{table}"')
+            columns = [
+                c
+                for (c,) in duck.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'night'"
+                    " and table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if c not in LOAD_VOLATILE
+            ]
+            picked = ", ".join(f'"{c}"' for c in columns)
+            night = f'select {picked} from night."{schema}"."{table}"'
+            here = f'select {picked} from "{schema}__{table}"'
+            (only_night,) = duck.execute(f"select count(*) from ({night} except all {here})").fetchall()[0]
+            (only_here,) = duck.execute(f"select count(*) from ({here} except all {night})").fetchall()[0]
+            (total,) = duck.execute(f"select count(*) from ({night})").fetchall()[0]
+            assert (only_night, only_here) == (0, 0), (
+                f"{schema}.{table}: {only_night} rows only on DuckDB, {only_here} only on PostgreSQL"
+            )
+            if schema == "raw":
+                assert total > 0, f"{schema}.{table} is empty"
+    finally:
+        pg.close()
+        duck.close()
+    assert postgres_build.loads["touchpoints"].rows_loaded > 1000
+    assert postgres_build.loads["touchpoints"].rows_rejected > 0
 
 
 def test_the_nightly_dbt_build_succeeds_on_postgres(postgres_build: PostgresBuild) -> None:
