@@ -19,19 +19,34 @@ OS_USER="${PARTNERLENS_PG_OS_USER:-postgres}"
 ROLE="partnerlens"
 DATABASE="partnerlens"
 
-die() { echo "postgres_cluster: $*" >&2; exit 1; }
+die() { echo "postgres_cluster: $*" >&2; cleanup_failed_start; exit 1; }
 
 usage() {
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
-# as_server_user CMD...: run CMD as the user the server runs as (never root).
+# as_server_user CMD...: run CMD as the user the server runs as (never root): runuser (util-linux), else su.
 as_server_user() {
-  if [[ $(id -u) -eq 0 ]]; then
-    runuser -u "$OS_USER" -- "$@"
-  else
+  if [[ $(id -u) -ne 0 ]]; then
     "$@"
+  elif [[ -n "$RUNUSER" ]]; then
+    "$RUNUSER" -u "$OS_USER" -- "$@"
+  else
+    su -s /bin/sh "$OS_USER" -c "$(printf '%q ' "$@")"
+  fi
+}
+RUNUSER="$(command -v runuser || true)"
+for candidate in /usr/sbin/runuser /sbin/runuser; do
+  [[ -n "$RUNUSER" || ! -x "$candidate" ]] || RUNUSER="$candidate"
+done
+
+# A folder this script created is removed again when start fails, with the server it may have started.
+created_dir=""
+cleanup_failed_start() {
+  if [[ -n "$created_dir" ]]; then
+    as_server_user "$PG_BIN/pg_ctl" --pgdata="$created_dir/data" --mode=immediate stop >/dev/null 2>&1 || true
+    rm -rf "$created_dir"
   fi
 }
 
@@ -56,9 +71,12 @@ start() {
   fi
   if [[ -z "$dir" ]]; then
     dir="$(mktemp -d /tmp/partnerlens-pg.XXXXXX)"
+    created_dir="$dir"
   else
+    [[ -e "$dir" ]] || created_dir="$dir"
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
+    [[ -z "$created_dir" ]] || created_dir="$dir"
   fi
   if [[ $(id -u) -eq 0 ]]; then
     chown "$OS_USER" "$dir"
@@ -81,7 +99,7 @@ start() {
     fi
     if [[ -n "$fixed_port" || $attempt -eq 5 ]]; then
       tail -n 20 "$dir/server.log" >&2 2>/dev/null || true
-      die "the server did not start on port $port (log: $dir/server.log)"
+      die "the server did not start on port $port (its log is above)"
     fi
     port=""  # the free port was taken meanwhile: try another
   done
@@ -100,6 +118,7 @@ export PARTNERLENS_PG_PASSWORD=
 export PARTNERLENS_PG_DATABASE=$DATABASE
 export PARTNERLENS_PG_CLUSTER=$dir
 ENV
+  created_dir=""  # started: from here on the cluster is the caller's
   cat "$dir/env"
 }
 

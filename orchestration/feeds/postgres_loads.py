@@ -296,3 +296,33 @@ def load_all_postgres(pg, landing_root: Path, run_id: str | None = None) -> dict
     results = {feed: load_feed_postgres(pg, contracts[feed], landing_root, run_id) for feed in load_order(contracts)}
     load_ground_truth_postgres(pg, landing_root)
     return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from orchestration.paths import landing_path
+    from orchestration.warehouse.postgres import connect
+
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration.feeds.postgres_loads",
+        description="load every landed feed file into the PostgreSQL database of PARTNERLENS_PG_* (files already "
+        "loaded are skipped by checksum)",
+    )
+    parser.add_argument("--landing", type=Path, default=None, help="the landing folder (default: PARTNERLENS_LANDING)")
+    args = parser.parse_args(argv)
+    pg = connect()
+    try:
+        results = load_all_postgres(pg, args.landing or landing_path())
+    finally:
+        pg.close()
+    for feed, result in results.items():
+        print(
+            f"{feed:20} {len(result.files):>3} files: {result.rows_loaded:>10,} rows loaded, "
+            f"{result.rows_rejected:>7,} rejected, {result.count('skipped_duplicate')} skipped"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

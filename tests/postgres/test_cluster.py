@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import pwd
 import socket
+import subprocess
+from pathlib import Path
 
 import psycopg2
 import pytest
 
-from tests.support.postgres import PostgresCluster, start_cluster, stop_cluster
+from tests.support.postgres import CLUSTER_SCRIPT, PostgresCluster, start_cluster, stop_cluster
 
 
 def test_the_cluster_is_postgresql_15_on_loopback_as_an_unprivileged_user(postgres_cluster: PostgresCluster) -> None:
@@ -55,3 +57,16 @@ def test_the_script_starts_on_a_given_port_and_stop_removes_the_cluster() -> Non
     assert not cluster.directory.exists()
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(host=cluster.host, port=port, user=cluster.user, dbname=cluster.database, connect_timeout=5)
+
+
+def test_a_start_that_fails_says_why_and_leaves_nothing_behind() -> None:
+    """Port 1 is privileged: the server cannot listen there, and the folder the script made is removed again."""
+    before = set(Path("/tmp").glob("partnerlens-pg.*"))
+    completed = subprocess.run(
+        ["bash", str(CLUSTER_SCRIPT), "start", "--port", "1"], capture_output=True, text=True, timeout=180
+    )
+    assert completed.returncode == 1
+    assert "postgres_cluster: the server did not start on port 1" in completed.stderr
+    assert "Permission denied" in completed.stderr  # the server's own words, from its log
+    assert completed.stdout == ""  # no PARTNERLENS_PG_* to eval
+    assert set(Path("/tmp").glob("partnerlens-pg.*")) == before
