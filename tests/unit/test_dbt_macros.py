@@ -70,6 +70,7 @@ def test_every_dispatched_macro_has_every_engine_and_a_macro_test() -> None:
         "integer_series",
         "attribution_partner_fingerprint",
         "round_double",
+        "decimal_from_double",
     }
     assert expected <= macros
     sources = "\n".join(p.read_text() for p in (PROJECT_DIR / "macros").rglob("*.sql"))
@@ -139,5 +140,6 @@ def test_postgres_branches_compile(tmp_path: Path) -> None:
         "cast(round(cast(cast(2 as float8) / 3 as numeric), 12) as float8)"
         in compiled["assert_round_double_rounds_to_places"]
     )
+    assert "* cast('1e-4' as numeric) as numeric(18, 4)" in compiled["assert_decimal_from_double_rounds_like_duckdb"]
     for name, sql in compiled.items():
         assert "range(" not in sql and "epoch(cases" not in sql, f"{name} still holds DuckDB SQL"
