@@ -7,6 +7,8 @@ equals a full rebuild:
 
 Both open their files read-only: point them at served files (``<warehouse>_served.duckdb``), which no run ever holds.
     python -m partnerlens.compare diff A B                 # A and B: warehouse or served files, or snapshots
+    python -m partnerlens.compare snapshot-postgres SCHEMA DIR --like WAREHOUSE
+                                                           # the same marts of a PostgreSQL schema (PARTNERLENS_PG_*)
 
 Rows are compared as multisets after sorting on every column; numbers within a tolerance relative to their size
 (1e-9 unless --tolerance says otherwise), and fixed-point decimals within one unit of their last place: DuckDB sums
@@ -93,6 +95,27 @@ def snapshot(warehouse: Path, folder: Path) -> list[str]:
     return sorted(frames)
 
 
+def snapshot_postgres(schema: str, folder: Path, marts: list[str]) -> list[str]:
+    """Write each of `marts` from the PostgreSQL schema `schema` (the database of PARTNERLENS_PG_*) to
+    DIR/<mart>.parquet, with the same exact types as a DuckDB snapshot, so that `diff` compares the two engines."""
+    from orchestration.warehouse.postgres import connect, copy_to_duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pg = connect()
+    duck = duckdb.connect()
+    try:
+        for mart in marts:
+            copy_to_duckdb(pg, schema, mart, duck, f'"{mart}"')
+            duck.sql(f'select * from "{mart}"').to_arrow_table().to_pandas().to_parquet(
+                folder / f"{mart}.parquet", index=False
+            )
+        pg.rollback()
+    finally:
+        duck.close()
+        pg.close()
+    return sorted(marts)
+
+
 def _normalised(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     """Stable columns only, rows in a canonical order: sorted on the exact (non-float) columns first, which hold the
     keys, then on floats rounded to 9 decimals, so that noise in the last bits of a float cannot reorder rows."""
@@ -128,7 +151,11 @@ def _compare_values(a: object, b: object, tolerance: float, unit: float = 0.0) -
     return a == b, 0.0
 
 
-def compare_frames(name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float) -> tuple[list[str], float]:
+def compare_frames(
+    name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float, last_place: bool = True
+) -> tuple[list[str], float]:
+    """Differences between two versions of a mart (at most one per column) and the largest numeric difference.
+    With last_place=False a decimal may differ only within the tolerance, not by one unit of its last place."""
     problems: list[str] = []
     if len(a) != len(b):
         return [f"{len(a)} rows against {len(b)}"], 0.0
@@ -138,7 +165,7 @@ def compare_frames(name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float
     worst = 0.0
     for column in na.columns:
         for row, (x, y) in enumerate(zip(na[column].tolist(), nb[column].tolist(), strict=True)):
-            same, diff = _compare_values(x, y, tolerance, units.get(column, 0.0))
+            same, diff = _compare_values(x, y, tolerance, units.get(column, 0.0) if last_place else 0.0)
             worst = max(worst, diff)
             if not same:
                 problems.append(f"column {column}, sorted row {row}: {x!r} against {y!r}")
@@ -146,7 +173,7 @@ def compare_frames(name: str, a: pd.DataFrame, b: pd.DataFrame, tolerance: float
     return problems, worst
 
 
-def compare(a: Path, b: Path, tolerance: float = 1e-9) -> Comparison:
+def compare(a: Path, b: Path, tolerance: float = 1e-9, last_place: bool = True) -> Comparison:
     frames_a, frames_b = load_marts(a), load_marts(b)
     result = Comparison(marts=sorted(set(frames_a) | set(frames_b)))
     for mart in result.marts:
@@ -154,7 +181,7 @@ def compare(a: Path, b: Path, tolerance: float = 1e-9) -> Comparison:
             where = "first" if mart not in frames_a else "second"
             result.differences.append(MartDifference(mart, f"missing from the {where}"))
             continue
-        problems, worst = compare_frames(mart, frames_a[mart], frames_b[mart], tolerance)
+        problems, worst = compare_frames(mart, frames_a[mart], frames_b[mart], tolerance, last_place)
         result.max_abs_difference = max(result.max_abs_difference, worst)
         result.differences.extend(MartDifference(mart, p) for p in problems)
     return result
@@ -166,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     snap = sub.add_parser("snapshot", help="write every published mart of WAREHOUSE to DIR/<mart>.parquet")
     snap.add_argument("warehouse", type=Path)
     snap.add_argument("folder", type=Path)
+    snap_pg = sub.add_parser(
+        "snapshot-postgres", help="write the marts that WAREHOUSE publishes, read from a PostgreSQL schema, to DIR"
+    )
+    snap_pg.add_argument("schema")
+    snap_pg.add_argument("folder", type=Path)
+    snap_pg.add_argument("--like", type=Path, required=True, help="the DuckDB warehouse whose published marts to read")
     diff = sub.add_parser("diff", help="compare the published marts of A and B (warehouse files or snapshot folders)")
     diff.add_argument("a", type=Path)
     diff.add_argument("b", type=Path)
@@ -173,6 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "snapshot":
         names = snapshot(args.warehouse, args.folder)
+        print(f"{len(names)} marts written to {args.folder}")
+        return 0
+    if args.command == "snapshot-postgres":
+        con = duckdb.connect(str(args.like), read_only=True)
+        try:
+            marts = published_marts(con)
+        finally:
+            con.close()
+        names = snapshot_postgres(args.schema, args.folder, marts)
         print(f"{len(names)} marts written to {args.folder}")
         return 0
     result = compare(args.a, args.b, args.tolerance)

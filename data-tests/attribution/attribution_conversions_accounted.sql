@@ -34,7 +34,7 @@ expected as (
         conversions.converted_on,
         attribution_models.attribution_model,
         count(*) as conversions,
-        sum(cast(conversions.revenue as double)) as revenue
+        sum(cast(conversions.revenue as float8)) as revenue
     from conversions
     cross join attribution_models
     where not conversions.is_refund

@@ -64,9 +64,9 @@ model_problems as (
                 ) then 'unknown model'
             when abs(per_model.credit_sum - 1) > 1e-9 then 'credits sum to ' || cast(per_model.credit_sum as varchar)
             when per_model.credit_min < 0 or per_model.credit_max > 1 + 1e-9 then 'a credit outside [0, 1]'
-            when abs(per_model.attributed_revenue - cast(conversions.revenue as double)) > 1e-9
+            when abs(per_model.attributed_revenue - cast(conversions.revenue as float8)) > 1e-9
                 then 'attributed revenue differs from the conversion revenue'
-            when abs(per_model.attributed_gross_margin - cast(conversions.gross_margin as double)) > 1e-9
+            when abs(per_model.attributed_gross_margin - cast(conversions.gross_margin as float8)) > 1e-9
                 then 'attributed gross margin differs from the conversion gross margin'
             when per_model.credit_rows <> per_model.path_length
                 or per_model.path_length_min <> per_model.path_length

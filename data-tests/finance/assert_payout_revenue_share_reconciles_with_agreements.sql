@@ -44,7 +44,7 @@ owed as (
         agreements.currency,
         {{ month_start('conversions.converted_on') }} as month,
         sum(
-            cast(agreements.revenue_share_rate as double) * credits.attributed_revenue
+            cast(agreements.revenue_share_rate as float8) * credits.attributed_revenue
             / exchange_rates.rate_to_reporting
         ) as owed_amount
     from credits

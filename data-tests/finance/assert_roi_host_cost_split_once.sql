@@ -36,7 +36,7 @@ from per_campaign
 where
     -- in double: two decimals multiply within 18 digits, and a pool of billions at a six-digit rate would overflow
     abs(
-        cast(per_campaign.host_cost as double)
-        - cast(per_campaign.campaign_joint_cost as double) * cast(per_campaign.host_cost_share_rate as double)
+        cast(per_campaign.host_cost as float8)
+        - cast(per_campaign.campaign_joint_cost as float8) * cast(per_campaign.host_cost_share_rate as float8)
     ) > 0.01
     or per_campaign.host_cost + per_campaign.partner_cost > per_campaign.campaign_joint_cost + 0.01

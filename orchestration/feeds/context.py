@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from orchestration.feeds.contracts import FeedContract
 from orchestration.feeds.files import shown_name
@@ -116,6 +118,9 @@ class LoadContext:
     file_bytes: int = 0
     physical_lines: int = 0
     temp_tables: list[str] = field(default_factory=list)
+    #: Called with (con, ctx, checked table) before the repeated keys of an append feed are marked, when the rows
+    #: already loaded live in another engine: it puts those with the file's keys into ``raw.<feed>`` of ``con``.
+    existing_rows: Callable[[Any, LoadContext, str], None] | None = None
 
     @property
     def shown(self) -> str:

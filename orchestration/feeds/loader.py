@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -120,6 +120,9 @@ __all__ = [
     "load_file",
 ]
 
+#: (con, ctx, checked table) -> None: see LoadContext.existing_rows.
+ExistingRows = Callable[[duckdb.DuckDBPyConnection, LoadContext, str], None]
+
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source", "VARCHAR"),
     ("_source_file", "VARCHAR"),
@@ -145,7 +148,11 @@ def ensure_warehouse(con: duckdb.DuckDBPyConnection, contracts: Mapping[str, Fee
 
 
 def load_feed(
-    con: duckdb.DuckDBPyConnection, contract: FeedContract, landing_root: Path, run_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    contract: FeedContract,
+    landing_root: Path,
+    run_id: str | None = None,
+    existing_rows: ExistingRows | None = None,
 ) -> FeedLoadResult:
     """Load every landed file of one feed, in path order; already loaded files are skipped by checksum.
 
@@ -160,7 +167,7 @@ def load_feed(
     _ensure_tables(con, [contract])
     result = FeedLoadResult(feed=contract.feed)
     for source, path in discover_files(Path(landing_root), contract.feed):
-        result.files.append(_load_file(con, contract, path, source, Path(landing_root), run_id))
+        result.files.append(_load_file(con, contract, path, source, Path(landing_root), run_id, existing_rows))
     return result
 
 
@@ -171,14 +178,17 @@ def load_file(
     source: str,
     landing_root: Path,
     run_id: str | None = None,
+    existing_rows: ExistingRows | None = None,
 ) -> FileLoadResult:
     """Load one file into ``raw.<feed>`` in one transaction (see the module documentation for the rules).
 
     Problems a file can have are reported in the result and in ``audit.load_log``/``audit.rejected_rows``; only an
-    unexpected failure raises :class:`LoadError` (after rolling back and logging a ``failed`` row).
+    unexpected failure raises :class:`LoadError` (after rolling back and logging a ``failed`` row). ``existing_rows``
+    (see :class:`~orchestration.feeds.context.LoadContext`) brings in the rows an append feed already holds when they
+    are kept in another engine.
     """
     _ensure_tables(con, [contract])
-    return _load_file(con, contract, Path(path), source, Path(landing_root), run_id)
+    return _load_file(con, contract, Path(path), source, Path(landing_root), run_id, existing_rows)
 
 
 def _load_file(
@@ -188,6 +198,7 @@ def _load_file(
     source: str,
     landing_root: Path,
     run_id: str | None,
+    existing_rows: ExistingRows | None = None,
 ) -> FileLoadResult:
     """:func:`load_file` once the tables exist."""
     ctx = LoadContext(
@@ -198,6 +209,7 @@ def _load_file(
         run_id=run_id,
         load_id=str(uuid.uuid4()),
         loaded_at=datetime.now(UTC),
+        existing_rows=existing_rows,
     )
     fmt = FORMATS.get(path.suffix.lower())
     problem = entry_problem(path, landing_root)
@@ -437,6 +449,8 @@ def _validate_and_insert(con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage
     contract = ctx.contract
     checked = ctx.temp("checked")
     con.execute(f"CREATE TEMP TABLE {checked} AS {checked_sql(con, ctx, stage)}")
+    if ctx.existing_rows is not None and contract.load_mode == "append":
+        ctx.existing_rows(con, ctx, checked)
     mark_duplicates(con, ctx, checked)
 
     rows_in_file = scalar(con, f"SELECT count(*) FROM {checked}")

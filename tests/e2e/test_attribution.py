@@ -9,7 +9,6 @@ the warehouse changes only vars (lookback, half-life, position weights) and drop
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import math
@@ -19,7 +18,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import numpy as np
@@ -245,65 +243,6 @@ def compare(actual: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
     missing = merged[merged["_merge"] != "both"]
     assert missing.empty, f"{len(missing)} credit rows differ in presence, e.g.\n{missing.head()}"
     return merged
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# The Markov solver of the dbt Python model, on the hand-worked chain of the unit tests
-# ----------------------------------------------------------------------------------------------------------------------
-def _removal_effects_module() -> ModuleType:
-    path = PROJECT_DIR / "models/intermediate/attribution/markov/int_attribution_markov_removal_effects.py"
-    spec = importlib.util.spec_from_file_location("int_attribution_markov_removal_effects", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_markov_removal_effects_match_the_hand_worked_chain() -> None:
-    """(start)>A 4, (start)>B 4, A>B 2, A>(null) 2, B>(conversion) 3, B>(null) 3: P = 3/8, P without A = 1/4,
-    without B = 0, so RE(A) = 1/3 and RE(B) = 1 (worked out in the Markov unit tests)."""
-    transitions = pd.DataFrame(
-        [
-            ("(start)", "A", 4),
-            ("(start)", "B", 4),
-            ("A", "B", 2),
-            ("A", "(null)", 2),
-            ("B", "(conversion)", 3),
-            ("B", "(null)", 3),
-        ],
-        columns=["from_state", "to_state", "transitions"],
-    )
-    effects = _removal_effects_module().removal_effects(transitions).set_index("partner_id")
-    assert effects.loc["A", "conversion_probability"] == pytest.approx(3 / 8, abs=1e-15)
-    assert effects.loc["A", "conversion_probability_without_partner"] == pytest.approx(1 / 4, abs=1e-15)
-    assert effects.loc["A", "removal_effect"] == pytest.approx(1 / 3, abs=1e-15)
-    assert effects.loc["B", "removal_effect"] == pytest.approx(1.0, abs=1e-15)
-
-
-def test_markov_removal_effects_with_a_cycle() -> None:
-    """Journeys A B (conversion), A B A (null), B (conversion): (start)>A 2, (start)>B 1; A>B 2, A>(null) 1;
-    B>(conversion) 2, B>A 1. By hand: x_A = 2/3 x_B, x_B = 2/3 + 1/3 x_A, so x_B = 6/7, x_A = 4/7 and
-    P = 2/3 * 4/7 + 1/3 * 6/7 = 2/3. Without A: x_B = 2/3, P_A = 1/3 * 2/3 = 2/9, RE(A) = 1 - (2/9)/(2/3) = 2/3.
-    Without B: A can only reach (null), P_B = 0, RE(B) = 1."""
-    transitions = pd.DataFrame(
-        [
-            ("(start)", "A", 2),
-            ("(start)", "B", 1),
-            ("A", "B", 2),
-            ("A", "(null)", 1),
-            ("B", "(conversion)", 2),
-            ("B", "A", 1),
-        ],
-        columns=["from_state", "to_state", "transitions"],
-    )
-    effects = _removal_effects_module().removal_effects(transitions).set_index("partner_id")
-    assert effects.loc["A", "conversion_probability"] == pytest.approx(2 / 3, abs=1e-12)
-    assert effects.loc["A", "conversion_probability_without_partner"] == pytest.approx(2 / 9, abs=1e-12)
-    assert effects["removal_effect"].to_dict() == pytest.approx({"A": 2 / 3, "B": 1.0}, abs=1e-12)
-
-
-def test_markov_removal_effects_of_no_journeys_is_an_empty_table() -> None:
-    empty = pd.DataFrame(columns=["from_state", "to_state", "transitions"])
-    assert _removal_effects_module().removal_effects(empty).empty
 
 
 # ----------------------------------------------------------------------------------------------------------------------

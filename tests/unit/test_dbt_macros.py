@@ -62,7 +62,16 @@ def dispatched_macros() -> set[str]:
 
 def test_every_dispatched_macro_has_every_engine_and_a_macro_test() -> None:
     macros = dispatched_macros()
-    expected = {"to_utc", "hash_email", "days_between", "add_days", "integer_series", "attribution_partner_fingerprint"}
+    expected = {
+        "to_utc",
+        "hash_email",
+        "days_between",
+        "add_days",
+        "integer_series",
+        "attribution_partner_fingerprint",
+        "round_double",
+        "decimal_from_double",
+    }
     assert expected <= macros
     sources = "\n".join(p.read_text() for p in (PROJECT_DIR / "macros").rglob("*.sql"))
     tests = "\n".join(p.read_text() for p in MACRO_TESTS.glob("*.sql"))
@@ -127,5 +136,10 @@ def test_postgres_branches_compile(tmp_path: Path) -> None:
     assert "generate_series(1, 5)" in compiled["assert_integer_series_lists_every_integer"]
     assert "hashtextextended(" in compiled["assert_partner_fingerprint_identifies_sets"]
     assert "* interval '1 day')" in compiled["assert_add_days_shifts_by_whole_days"]
+    assert (
+        "cast(round(cast(cast(2 as float8) / 3 as numeric), 12) as float8)"
+        in compiled["assert_round_double_rounds_to_places"]
+    )
+    assert "* cast('1e-4' as numeric) as numeric(18, 4)" in compiled["assert_decimal_from_double_rounds_like_duckdb"]
     for name, sql in compiled.items():
         assert "range(" not in sql and "epoch(cases" not in sql, f"{name} still holds DuckDB SQL"

@@ -50,9 +50,9 @@ final as (
         -- the settings that produced the credit
         cast(credits.lookback_days as integer) as lookback_days,
         credits.lookback_source = 'agreement' as is_agreement_lookback,
-        cast({{ settings.half_life_days }} as double) as half_life_days,
-        cast({{ settings.position_first_weight }} as double) as position_first_weight,
-        cast({{ settings.position_last_weight }} as double) as position_last_weight,
+        cast({{ settings.half_life_days }} as float8) as half_life_days,
+        cast({{ settings.position_first_weight }} as float8) as position_first_weight,
+        cast({{ settings.position_last_weight }} as float8) as position_last_weight,
         cast({{ 'null' if settings.max_touches is none else settings.max_touches }} as integer) as max_touches,
         {{ 'true' if settings.reset_after_conversion else 'false' }} as reset_after_conversion,
 

@@ -34,7 +34,7 @@ rates_ranged as (
                 cast('9999-12-31' as date)
             ) as date
         ) as valid_to,
-        cast(currency_rates.rate_to_usd as double) / cast(reporting_rates.rate_to_usd as double) as rate_to_reporting
+        cast(currency_rates.rate_to_usd as float8) / cast(reporting_rates.rate_to_usd as float8) as rate_to_reporting
     from currency_rates
     inner join reporting_rates
         on currency_rates.valid_from = reporting_rates.valid_from

@@ -79,7 +79,7 @@ final as (
         resolved.referral_code,
 
         -- numerics
-        cast(coalesce(touch_type_weights.touch_weight, 1.0) as double) as touch_weight,
+        cast(coalesce(touch_type_weights.touch_weight, 1.0) as float8) as touch_weight,
 
         -- booleans
         resolved.resolved_customer_id is not null as is_customer_resolved,

@@ -57,7 +57,7 @@ final as (
         parsed.agreement_version,
         cast(parsed.tier_position as integer) as tier_position,
         cast(parsed.threshold as decimal(18, 6)) as threshold,
-        cast(parsed.tier_rate as decimal(18, 6)) as tier_rate
+        {{ decimal_from_double('parsed.tier_rate', 18, 6) }} as tier_rate
     from parsed
 
 )

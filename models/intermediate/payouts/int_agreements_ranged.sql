@@ -52,10 +52,10 @@ final as (
         ranged.payout_attribution_model,
         ranged.currency,
         ranged.volume_tiers,
-        cast(ranged.revenue_share_rate as decimal(18, 6)) as revenue_share_rate,
-        cast(ranged.referral_commission_rate as decimal(18, 6)) as referral_commission_rate,
+        {{ decimal_from_double('ranged.revenue_share_rate', 18, 6) }} as revenue_share_rate,
+        {{ decimal_from_double('ranged.referral_commission_rate', 18, 6) }} as referral_commission_rate,
         cast(coalesce(ranged.referral_months, 0) as integer) as referral_months,
-        cast(ranged.cost_share_rate as decimal(18, 6)) as cost_share_rate,
+        {{ decimal_from_double('ranged.cost_share_rate', 18, 6) }} as cost_share_rate,
         cast(ranged.payout_cap as decimal(18, 6)) as payout_cap,
         cast(
             coalesce(ranged.lookback_days, {{ var('attribution_lookback_days') }}) as integer

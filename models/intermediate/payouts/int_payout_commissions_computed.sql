@@ -132,7 +132,7 @@ revenue_share_bases as (
         credits_in_force.converted_on as basis_date,
         credits_in_force.agreement_version_id,
         agreements.revenue_share_rate as basis_rate,
-        cast(credits_in_force.attributed_revenue as decimal(18, 6)) as basis_amount_reporting
+        {{ decimal_from_double('credits_in_force.attributed_revenue', 18, 6) }} as basis_amount_reporting
     from credits_in_force
     inner join paid_conversions
         on credits_in_force.conversion_id = paid_conversions.conversion_id
@@ -195,10 +195,10 @@ referral_bases as (
         referred_conversions.converted_on as basis_date,
         agreements.agreement_version_id,
         agreements.referral_commission_rate as basis_rate,
-        cast(
-            cast(referred_conversions.credit as double) * cast(referred_conversions.revenue as double)
-            as decimal(18, 6)
-        ) as basis_amount_reporting
+        {{ decimal_from_double(
+            'cast(referred_conversions.credit as float8) * cast(referred_conversions.revenue as float8)',
+            18, 6
+        ) }} as basis_amount_reporting
     from referred_conversions
     inner join agreement_days
         on referred_conversions.agreement_id = agreement_days.agreement_id
@@ -237,16 +237,17 @@ commission_lines as (
         cast(null as varchar) as refunded_conversion_id,
         commission_bases.basis_date,
         commission_bases.basis_rate,
-        cast(
-            commission_bases.basis_amount_reporting / rate_days.rate_to_reporting as decimal(18, 6)
-        ) as basis_amount,
-        cast(
-            cast(commission_bases.basis_rate as double) * commission_bases.basis_amount_reporting
-            / rate_days.rate_to_reporting
-            as decimal(18, 6)
-        ) as amount,
+        {{ decimal_from_double(
+            'commission_bases.basis_amount_reporting / rate_days.rate_to_reporting',
+            18, 6
+        ) }} as basis_amount,
+        {{ decimal_from_double(
+            'cast(commission_bases.basis_rate as float8) * commission_bases.basis_amount_reporting
+            / rate_days.rate_to_reporting',
+            18, 6
+        ) }} as amount,
         agreements.currency,
-        cast(rate_days.rate_to_reporting as decimal(18, 10)) as exchange_rate,
+        {{ decimal_from_double('rate_days.rate_to_reporting', 18, 10) }} as exchange_rate,
         agreements.payout_attribution_model as attribution_model,
         agreements.attribution_lookback_days,
         agreements.attribution_half_life_days,
@@ -328,11 +329,17 @@ reversal_lines as (
         refund_shares.refunded_conversion_id,
         refund_shares.refunded_on as basis_date,
         commission_lines.basis_rate,
-        cast(-refund_shares.refunded_share * cast(commission_lines.basis_amount as double) as decimal(18, 6))
+        {{ decimal_from_double(
+            '-refund_shares.refunded_share * cast(commission_lines.basis_amount as float8)',
+            18, 6
+        ) }}
             as basis_amount,
-        cast(-refund_shares.refunded_share * cast(commission_lines.amount as double) as decimal(18, 6)) as amount,
+        {{ decimal_from_double(
+            '-refund_shares.refunded_share * cast(commission_lines.amount as float8)',
+            18, 6
+        ) }} as amount,
         commission_lines.currency,
-        cast(rate_days.rate_to_reporting as decimal(18, 10)) as exchange_rate,
+        {{ decimal_from_double('rate_days.rate_to_reporting', 18, 10) }} as exchange_rate,
         commission_lines.attribution_model,
         commission_lines.attribution_lookback_days,
         commission_lines.attribution_half_life_days,
@@ -375,7 +382,7 @@ final as (
         all_lines.amount,
         all_lines.currency,
         all_lines.exchange_rate,
-        cast(cast(all_lines.amount as double) * cast(all_lines.exchange_rate as double) as decimal(18, 6))
+        {{ decimal_from_double('cast(all_lines.amount as float8) * cast(all_lines.exchange_rate as float8)', 18, 6) }}
             as amount_reporting,
         all_lines.attribution_model,
         all_lines.attribution_lookback_days,

@@ -36,8 +36,8 @@ opportunities_converted as (
             opportunities.closed_at,
             cast({{ dbt.dateadd('day', 1, payout_as_of_date()) }} as timestamp)
         ) as influence_window_end,
-        cast(opportunities.amount as double) * created_rates.rate_to_reporting as amount_reporting,
-        cast(opportunities.amount as double) * closed_rates.rate_to_reporting as closed_amount_reporting
+        cast(opportunities.amount as float8) * created_rates.rate_to_reporting as amount_reporting,
+        cast(opportunities.amount as float8) * closed_rates.rate_to_reporting as closed_amount_reporting
     from opportunities
     left join exchange_rates as created_rates
         on opportunities.currency = created_rates.currency
@@ -110,8 +110,8 @@ final as (
         opportunities_converted.is_closed,
         opportunities_converted.currency,
         cast(opportunities_converted.amount as decimal(18, 4)) as amount,
-        cast(opportunities_converted.amount_reporting as decimal(18, 4)) as amount_reporting,
-        cast(opportunities_converted.closed_amount_reporting as decimal(18, 4)) as closed_amount_reporting,
+        {{ decimal_from_double('opportunities_converted.amount_reporting', 18, 4) }} as amount_reporting,
+        {{ decimal_from_double('opportunities_converted.closed_amount_reporting', 18, 4) }} as closed_amount_reporting,
         opportunities_converted.created_at,
         opportunities_converted.closed_at
     from involvements

@@ -37,7 +37,7 @@ costs_converted as (
         costs.partner_id,
         {{ month_start('costs.cost_date') }} as cost_month,
         costs.reported_by,
-        cast(costs.amount as double) * exchange_rates.rate_to_reporting as amount_reporting
+        cast(costs.amount as float8) * exchange_rates.rate_to_reporting as amount_reporting
     from costs
     inner join exchange_rates
         on costs.currency = exchange_rates.currency
@@ -160,18 +160,18 @@ final as (
         shared.campaign_id,
         shared.partner_id,
         shared.cost_month,
-        cast(shared.campaign_joint_cost as decimal(18, 4)) as campaign_joint_cost,
-        cast(shared.host_reported_cost as decimal(18, 4)) as host_reported_cost,
-        cast(shared.partner_reported_cost as decimal(18, 4)) as partner_reported_cost,
+        {{ decimal_from_double('shared.campaign_joint_cost', 18, 4) }} as campaign_joint_cost,
+        {{ decimal_from_double('shared.host_reported_cost', 18, 4) }} as host_reported_cost,
+        {{ decimal_from_double('shared.partner_reported_cost', 18, 4) }} as partner_reported_cost,
         cast(shared.participants_count as integer) as participants_count,
-        cast(shared.partner_cost_share_rate as decimal(18, 6)) as partner_cost_share_rate,
-        cast(shared.host_cost_share_rate as decimal(18, 6)) as host_cost_share_rate,
-        cast(cast(shared.partner_cost_share_rate as double) * shared.campaign_joint_cost as decimal(18, 4))
+        {{ decimal_from_double('shared.partner_cost_share_rate', 18, 6) }} as partner_cost_share_rate,
+        {{ decimal_from_double('shared.host_cost_share_rate', 18, 6) }} as host_cost_share_rate,
+        {{ decimal_from_double('cast(shared.partner_cost_share_rate as float8) * shared.campaign_joint_cost', 18, 4) }}
             as partner_cost,
-        cast(
-            cast(shared.host_cost_share_rate as double) * shared.campaign_joint_cost / shared.participants_count
-            as decimal(18, 4)
-        ) as host_cost
+        {{ decimal_from_double(
+            'cast(shared.host_cost_share_rate as float8) * shared.campaign_joint_cost / shared.participants_count',
+            18, 4
+        ) }} as host_cost
     from shared
 
 )

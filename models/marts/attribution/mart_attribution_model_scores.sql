@@ -115,7 +115,7 @@ scores as (
         -- decimals so that a perfect ordering reads 1 rather than 1 plus floating-point noise
         case
             when var_pop(ranked.model_rank_value) > 0 and var_pop(ranked.true_rank_value) > 0
-                then round(corr(ranked.model_rank_value, ranked.true_rank_value), 12)
+                then {{ round_double("corr(ranked.model_rank_value, ranked.true_rank_value)", 12) }}
         end as spearman_rank_correlation,
         avg(abs(coalesce(ranked.model_share, 0) - coalesce(ranked.true_share, 0))) as share_mean_absolute_error,
         sum(abs(coalesce(ranked.model_share, 0) - coalesce(ranked.true_share, 0))) / 2.0 as share_total_variation
@@ -129,10 +129,10 @@ final as (
     select
         scores.attribution_model,
         cast(scores.partners_scored as integer) as partners_scored,
-        cast(scores.attributed_conversions as double) as attributed_conversions,
-        cast(scores.spearman_rank_correlation as double) as spearman_rank_correlation,
-        cast(scores.share_mean_absolute_error as double) as share_mean_absolute_error,
-        cast(scores.share_total_variation as double) as share_total_variation,
+        cast(scores.attributed_conversions as float8) as attributed_conversions,
+        cast(scores.spearman_rank_correlation as float8) as spearman_rank_correlation,
+        cast(scores.share_mean_absolute_error as float8) as share_mean_absolute_error,
+        cast(scores.share_total_variation as float8) as share_total_variation,
         cast(
             row_number() over (
                 order by

@@ -328,37 +328,37 @@ final as (
         scenarios_shared.attribution_model,
         cast(scenarios_shared.lookback_days as integer) as lookback_days,
         scenarios_shared.uses_agreement_lookbacks,
-        cast(scenarios_shared.half_life_days as double) as half_life_days,
-        cast(scenarios_shared.position_first_weight as double) as position_first_weight,
-        cast(scenarios_shared.position_last_weight as double) as position_last_weight,
+        cast(scenarios_shared.half_life_days as float8) as half_life_days,
+        cast(scenarios_shared.position_first_weight as float8) as position_first_weight,
+        cast(scenarios_shared.position_last_weight as float8) as position_last_weight,
         cast({{ max_touches_sql }} as integer) as max_touches,
         scenarios_shared.is_current_settings,
-        cast(scenarios_shared.attributed_conversions as double) as attributed_conversions,
-        cast(scenarios_shared.attributed_revenue as double) as attributed_revenue,
-        cast(coalesce(scenarios_shared.attributed_share, 0) as double) as attributed_share,
+        cast(scenarios_shared.attributed_conversions as float8) as attributed_conversions,
+        cast(scenarios_shared.attributed_revenue as float8) as attributed_revenue,
+        cast(coalesce(scenarios_shared.attributed_share, 0) as float8) as attributed_share,
         cast(
-            min(scenarios_shared.attributed_conversions) over (partition by scenarios_shared.partner_id) as double
+            min(scenarios_shared.attributed_conversions) over (partition by scenarios_shared.partner_id) as float8
         ) as min_attributed_conversions,
         cast(
-            max(scenarios_shared.attributed_conversions) over (partition by scenarios_shared.partner_id) as double
+            max(scenarios_shared.attributed_conversions) over (partition by scenarios_shared.partner_id) as float8
         ) as max_attributed_conversions,
         cast(
             max(scenarios_shared.attributed_conversions) over (partition by scenarios_shared.partner_id)
             - min(scenarios_shared.attributed_conversions) over (partition by scenarios_shared.partner_id)
-            as double
+            as float8
         ) as attributed_conversions_spread,
         cast(
             min(coalesce(scenarios_shared.attributed_share, 0)) over (partition by scenarios_shared.partner_id)
-            as double
+            as float8
         ) as min_attributed_share,
         cast(
             max(coalesce(scenarios_shared.attributed_share, 0)) over (partition by scenarios_shared.partner_id)
-            as double
+            as float8
         ) as max_attributed_share,
         cast(
             max(coalesce(scenarios_shared.attributed_share, 0)) over (partition by scenarios_shared.partner_id)
             - min(coalesce(scenarios_shared.attributed_share, 0)) over (partition by scenarios_shared.partner_id)
-            as double
+            as float8
         ) as attributed_share_spread
     from scenarios_shared
 

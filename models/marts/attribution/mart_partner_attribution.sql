@@ -99,9 +99,9 @@ unattributed_days as (
         attribution_models.attribution_model,
         '{{ unattributed }}' as partner_id,
         true as is_unattributed,
-        cast(count(*) as double) as attributed_conversions,
-        sum(cast(unattributed_conversions.revenue as double)) as attributed_revenue,
-        sum(cast(unattributed_conversions.gross_margin as double)) as attributed_gross_margin,
+        cast(count(*) as float8) as attributed_conversions,
+        sum(cast(unattributed_conversions.revenue as float8)) as attributed_revenue,
+        sum(cast(unattributed_conversions.gross_margin as float8)) as attributed_gross_margin,
         0 as credited_touches,
         0 as credited_conversions
     from unattributed_conversions
@@ -129,13 +129,13 @@ final as (
         all_rows.attribution_model,
         all_rows.partner_id,
         all_rows.is_unattributed,
-        cast(all_rows.attributed_conversions as double) as attributed_conversions,
-        cast(all_rows.attributed_revenue as double) as attributed_revenue,
-        cast(all_rows.attributed_gross_margin as double) as attributed_gross_margin,
+        cast(all_rows.attributed_conversions as float8) as attributed_conversions,
+        cast(all_rows.attributed_revenue as float8) as attributed_revenue,
+        cast(all_rows.attributed_gross_margin as float8) as attributed_gross_margin,
         cast(all_rows.credited_touches as bigint) as credited_touches,
         cast(all_rows.credited_conversions as bigint) as credited_conversions,
         cast(daily_totals.conversions_on_day as bigint) as conversions_on_day,
-        cast(daily_totals.revenue_on_day as double) as revenue_on_day,
+        cast(daily_totals.revenue_on_day as float8) as revenue_on_day,
         '{{ var("reporting_currency") }}' as reporting_currency
     from all_rows
     inner join daily_totals

@@ -40,10 +40,13 @@ final as (
         campaigns.end_date,
         campaigns.currency,
         cast(campaigns.budget as decimal(18, 4)) as budget,
-        cast(campaigns.budget * exchange_rates.rate_to_reporting as decimal(18, 4)) as budget_reporting,
+        {{ decimal_from_double('campaigns.budget * exchange_rates.rate_to_reporting', 18, 4) }} as budget_reporting,
         cast(coalesce(participation.partners_count, 0) as integer) as partners_count,
         participation.lead_partner_id,
-        cast(1 - coalesce(participation.partner_cost_share_rate, 0) as decimal(18, 6)) as host_cost_share_rate
+        {{ decimal_from_double(
+            '1 - coalesce(participation.partner_cost_share_rate, 0)',
+            18, 6
+        ) }} as host_cost_share_rate
     from campaigns
     left join participation
         on campaigns.campaign_id = participation.campaign_id

@@ -54,7 +54,7 @@ final as (
         current_agreements.agreement_version as current_agreement_version,
         current_agreements.payout_attribution_model,
         current_agreements.currency as payout_currency,
-        cast(current_agreements.revenue_share_rate as decimal(18, 6)) as revenue_share_rate,
+        {{ decimal_from_double('current_agreements.revenue_share_rate', 18, 6) }} as revenue_share_rate,
         cast(coalesce(campaign_counts.campaigns_count, 0) as integer) as campaigns_count
     from partners
     left join current_agreements

@@ -229,7 +229,7 @@ final as (
         cast(placed.amount as decimal(18, 6)) as amount,
         cast(placed.currency as varchar) as currency,
         cast(placed.exchange_rate as decimal(18, 10)) as exchange_rate,
-        cast(cast(placed.amount as double) * cast(placed.exchange_rate as double) as decimal(18, 6))
+        {{ decimal_from_double('cast(placed.amount as float8) * cast(placed.exchange_rate as float8)', 18, 6) }}
             as amount_reporting,
         cast('{{ var("reporting_currency") }}' as varchar) as reporting_currency,
         cast(placed.attribution_model as varchar) as attribution_model,

@@ -134,8 +134,8 @@ final as (
         touchpoints.campaign_id as touch_campaign_id,
         touchpoints.channel as touch_channel,
         touchpoints.touch_type,
-        cast(trails.touch_credit as double) as touch_credit,
-        cast(trails.touch_attributed_revenue as decimal(18, 6)) as touch_attributed_revenue,
+        cast(trails.touch_credit as float8) as touch_credit,
+        {{ decimal_from_double('trails.touch_attributed_revenue', 18, 6) }} as touch_attributed_revenue,
         trails.booked_in_run,
         trails.booked_at
     from trails

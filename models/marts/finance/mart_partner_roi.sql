@@ -104,9 +104,9 @@ final as (
         combined.campaign_id,
         combined.month,
         combined.attribution_model,
-        cast(combined.attributed_conversions as double) as attributed_conversions,
-        cast(combined.attributed_revenue as decimal(18, 4)) as attributed_revenue,
-        cast(combined.attributed_gross_margin as decimal(18, 4)) as attributed_gross_margin,
+        cast(combined.attributed_conversions as float8) as attributed_conversions,
+        {{ decimal_from_double('combined.attributed_revenue', 18, 4) }} as attributed_revenue,
+        {{ decimal_from_double('combined.attributed_gross_margin', 18, 4) }} as attributed_gross_margin,
         cast(combined.campaign_joint_cost as decimal(18, 4)) as campaign_joint_cost,
         cast(combined.participants_count as integer) as campaign_participants_count,
         cast(combined.host_cost_share_rate as decimal(18, 6)) as host_cost_share_rate,
@@ -117,17 +117,18 @@ final as (
             case
                 when combined.host_cost > 0
                     then (combined.attributed_gross_margin - combined.host_cost) / combined.host_cost
-            end as double
+            end as float8
         ) as roi,
         cast(
-            case when combined.host_cost > 0 then combined.attributed_revenue / combined.host_cost end as double
+            case when combined.host_cost > 0 then combined.attributed_revenue / combined.host_cost end as float8
         ) as roas,
-        cast(
-            case
+        {{ decimal_from_double(
+            'case
                 when combined.host_cost > 0 and combined.attributed_conversions > 0
                     then combined.host_cost / combined.attributed_conversions
-            end as decimal(18, 4)
-        ) as cost_per_attributed_conversion,
+            end',
+            18, 4
+        ) }} as cost_per_attributed_conversion,
         '{{ var("reporting_currency") }}' as reporting_currency
     from combined
 

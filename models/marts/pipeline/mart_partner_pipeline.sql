@@ -187,25 +187,26 @@ final as (
         cast(rated.influenced_deals_lost as integer) as influenced_deals_lost,
         cast(rated.sourced_bookings_amount as decimal(18, 4)) as sourced_bookings_amount,
         cast(rated.influenced_bookings_amount as decimal(18, 4)) as influenced_bookings_amount,
-        cast(rated.sourced_win_rate as double) as sourced_win_rate,
-        cast(rated.influenced_win_rate as double) as influenced_win_rate,
-        cast(rated.win_rate as double) as win_rate,
-        cast(rated.avg_deal_size as decimal(18, 4)) as avg_deal_size,
-        cast(rated.avg_days_to_close_with_partner as double) as avg_days_to_close_with_partner,
-        cast(without_partner.avg_days_to_close_without_partner as double) as avg_days_to_close_without_partner,
+        cast(rated.sourced_win_rate as float8) as sourced_win_rate,
+        cast(rated.influenced_win_rate as float8) as influenced_win_rate,
+        cast(rated.win_rate as float8) as win_rate,
+        {{ decimal_from_double('rated.avg_deal_size', 18, 4) }} as avg_deal_size,
+        cast(rated.avg_days_to_close_with_partner as float8) as avg_days_to_close_with_partner,
+        cast(without_partner.avg_days_to_close_without_partner as float8) as avg_days_to_close_without_partner,
         cast(
             case
                 when without_partner.deals_closed > 0
                     then 1.0 * without_partner.deals_won / without_partner.deals_closed
-            end as double
+            end as float8
         ) as win_rate_without_partner,
-        cast(
-            case
+        {{ decimal_from_double(
+            'case
                 when rated.avg_days_to_close_with_partner > 0
                     then rated.opportunities_created * rated.win_rate * rated.avg_deal_size
                         / rated.avg_days_to_close_with_partner
-            end as decimal(18, 4)
-        ) as deal_velocity_per_day,
+            end',
+            18, 4
+        ) }} as deal_velocity_per_day,
         '{{ var("reporting_currency") }}' as reporting_currency
     from rated
     left join without_partner

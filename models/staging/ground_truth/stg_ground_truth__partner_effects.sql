@@ -8,9 +8,9 @@ source as (
 
     {{ relation_or_empty(source('ground_truth', 'ground_truth_partner_effects'), [
         ('partner_id', 'varchar'),
-        ('true_lift', 'double'),
-        ('true_incremental_conversions', 'double'),
-        ('true_share', 'double'),
+        ('true_lift', 'float8'),
+        ('true_incremental_conversions', 'float8'),
+        ('true_share', 'float8'),
         ('_source_file', 'varchar'),
         ('_loaded_at', 'timestamp with time zone'),
     ]) }}

@@ -50,7 +50,7 @@ final as (
             case
                 when path_weights.path_weight > 0 then path_weights.touch_weight / path_weights.path_weight
                 else 1.0 / path_weights.path_partner_count / path_weights.partner_touch_count
-            end as double
+            end as float8
         ) as credit
     from path_weights
 

@@ -103,7 +103,7 @@ final as (
         transitions_summed.from_state,
         transitions_summed.to_state,
         cast(transitions_summed.transitions as bigint) as transitions,
-        cast(transitions_summed.transitions as double) / sum(transitions_summed.transitions) over (
+        cast(transitions_summed.transitions as float8) / sum(transitions_summed.transitions) over (
             partition by transitions_summed.from_state
         ) as transition_probability
     from transitions_summed

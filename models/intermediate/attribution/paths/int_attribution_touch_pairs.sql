@@ -46,8 +46,8 @@ attributable_conversions as (
         conversions.conversion_sequence,
         conversions.converted_at,
         conversions.converted_on,
-        cast(conversions.revenue as double) as revenue,
-        cast(conversions.gross_margin as double) as gross_margin
+        cast(conversions.revenue as float8) as revenue,
+        cast(conversions.gross_margin as float8) as gross_margin
     from conversions
     where not conversions.is_refund
 
@@ -124,7 +124,7 @@ final as (
         windowed.converted_on,
         windowed.revenue,
         windowed.gross_margin,
-        cast(windowed.age_days as double) as age_days,
+        cast(windowed.age_days as float8) as age_days,
         windowed.lookback_days,
         windowed.lookback_source,
         windowed.age_days <= windowed.lookback_days as is_in_window,

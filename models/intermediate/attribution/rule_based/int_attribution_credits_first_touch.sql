@@ -17,7 +17,7 @@ final as (
         {{ attribution_path_columns('paths') }},
         'first_touch' as attribution_model,
         cast(
-            {{ attribution_heuristic_credit('first_touch', 'paths.rank_from_end', 'paths.path_length') }} as double
+            {{ attribution_heuristic_credit('first_touch', 'paths.rank_from_end', 'paths.path_length') }} as float8
         ) as credit
     from paths
 

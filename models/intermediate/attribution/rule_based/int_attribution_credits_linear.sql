@@ -16,7 +16,7 @@ final as (
         {{ attribution_path_columns('paths') }},
         'linear' as attribution_model,
         cast(
-            {{ attribution_heuristic_credit('linear', 'paths.rank_from_end', 'paths.path_length') }} as double
+            {{ attribution_heuristic_credit('linear', 'paths.rank_from_end', 'paths.path_length') }} as float8
         ) as credit
     from paths
 

@@ -23,7 +23,7 @@ final as (
             {{ attribution_heuristic_credit(
                 'position_based', 'paths.rank_from_end', 'paths.path_length',
                 first_weight=settings.position_first_weight, last_weight=settings.position_last_weight
-            ) }} as double
+            ) }} as float8
         ) as credit
     from paths
 

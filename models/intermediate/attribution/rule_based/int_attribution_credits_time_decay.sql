@@ -40,7 +40,7 @@ final as (
                 'time_decay', 'weighted.rank_from_end', 'weighted.path_length',
                 decay_weight='weighted.decay_weight',
                 decay_total='sum(weighted.decay_weight) over (partition by weighted.conversion_id)'
-            ) }} as double
+            ) }} as float8
         ) as credit
     from weighted
 

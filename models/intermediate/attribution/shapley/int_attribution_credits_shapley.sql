@@ -29,7 +29,7 @@ final as (
     select
         {{ attribution_path_columns('paths') }},
         'shapley' as attribution_model,
-        cast(shapley_values.shapley_share / paths.partner_touch_count as double) as credit
+        cast(shapley_values.shapley_share / paths.partner_touch_count as float8) as credit
     from paths
     inner join path_partner_sets
         on paths.conversion_id = path_partner_sets.conversion_id

@@ -65,7 +65,7 @@ final as (
         converting_sets.partner_count,
         cast(sets.conversions as bigint) as conversions,
         cast(sets.journeys as bigint) as journeys,
-        cast(sets.conversions as double) / sets.journeys as conversion_rate
+        cast(sets.conversions as float8) / sets.journeys as conversion_rate
     from sets
     left join converting_sets
         on sets.partner_set_fingerprint = converting_sets.partner_set_fingerprint

@@ -214,11 +214,11 @@ final as (
         cast(members.partner_count as integer) as partner_count,
         members.partner_count <= {{ max_exact }} as is_exact,
         cast(values_summed.coalitions_counted as integer) as coalitions_counted,
-        cast(values_summed.shapley_value as double) as shapley_value,
+        cast(values_summed.shapley_value as float8) as shapley_value,
         cast(
             values_summed.shapley_value
             / sum(values_summed.shapley_value) over (partition by values_summed.partner_set_key)
-            as double
+            as float8
         ) as shapley_share
     from values_summed
     inner join members

@@ -1,0 +1,195 @@
+"""Engine parity on a real PostgreSQL 15 server: the macro tests, the loads, the whole nightly build, the marts.
+
+The session's DuckDB nightly run (`built_warehouse`) loaded a generated landing folder and published its marts. The
+same landing folder is loaded into a fresh PostgreSQL database by the PostgreSQL loader
+(orchestration.feeds.postgres_loads), then `dbt build` runs on the `postgres` target with the same vars as that night
+(run id, payout as-of date). What each engine loaded (raw tables, rejected rows, load log) and every mart the DuckDB
+run publishes are compared: the same rows, keys and amounts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from partnerlens.compare import compare, published_marts, snapshot, snapshot_postgres
+from tests.support.env import PROJECT_DIR, child_env
+from tests.support.postgres import PostgresCluster
+
+DBT = Path(sys.executable).with_name("dbt")
+MACRO_TESTS = PROJECT_DIR / "data-tests" / "macros"
+MARTS_SCHEMA = "marts_postgres"
+
+
+def run_dbt(args: list[str], root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(DBT), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
+        env=child_env(root, **env),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+
+
+def run_results(root: Path) -> dict[str, dict]:
+    results = json.loads((root / "dbt_target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"]: r for r in results}
+
+
+@pytest.fixture
+def pg_env(postgres_cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fresh database of the session's cluster, as the environment of this process and of its children."""
+    env = postgres_cluster.env(postgres_cluster.create_database())
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def test_macro_tests_pass_on_postgres(pg_env: dict[str, str], tmp_path: Path) -> None:
+    """Every cross-engine macro, fed its literal inputs on PostgreSQL, gives the hand-computed results."""
+    completed = run_dbt(["build", "--select", "tag:macro_test"], tmp_path, pg_env)
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    results = run_results(tmp_path)
+    names = {uid.split(".")[2]: r["status"] for uid, r in results.items()}
+    assert set(names) == {path.stem for path in MACRO_TESTS.glob("*.sql")}
+    assert set(names.values()) == {"pass"}
+    compiled = (tmp_path / "dbt_target" / "compiled").rglob("assert_decimal_from_double_rounds_like_duckdb.sql")
+    assert "trunc(" in next(compiled).read_text()  # the postgres__ branch ran, not DuckDB's plain cast
+
+
+@dataclass
+class PostgresBuild:
+    completed: subprocess.CompletedProcess
+    root: Path
+    duckdb_warehouse: Path
+    loads: dict
+
+
+@pytest.fixture(scope="module")
+def postgres_build(
+    built_warehouse, postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PostgresBuild]:
+    """The night's landing folder loaded into PostgreSQL, then the nightly's dbt build there."""
+    import duckdb
+
+    from orchestration.feeds.postgres_loads import load_all_postgres
+
+    root = tmp_path_factory.mktemp("postgres_build")
+    env = postgres_cluster.env(postgres_cluster.create_database("nightly"))
+    with duckdb.connect(str(built_warehouse.warehouse), read_only=True) as con:
+        (as_of,) = con.execute("select max(status_as_of) from marts.fct_partner_payouts").fetchone()
+    dbt_vars = {"marts_schema": MARTS_SCHEMA, "run_id": built_warehouse.run_id, "payout_as_of_date": str(as_of)}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        pg = postgres_cluster.connect(env["PARTNERLENS_PG_DATABASE"])
+        try:
+            loads = load_all_postgres(pg, built_warehouse.landing, run_id=built_warehouse.run_id)
+        finally:
+            pg.close()
+        completed = run_dbt(
+            [
+                "build",
+                "--exclude",
+                "resource_type:unit_test tag:macro_test",
+                "--vars",
+                json.dumps(dbt_vars),
+            ],
+            root,
+            env,
+        )
+        yield PostgresBuild(completed, root, built_warehouse.warehouse, loads)
+
+
+#: Columns that differ between any two loads of the same files: when and by which load they were loaded.
+LOAD_VOLATILE = {"_loaded_at", "_load_id", "load_id", "rejected_at", "run_id", "started_at", "finished_at"}
+
+
+def test_postgres_loads_what_duckdb_loads(postgres_build: PostgresBuild, tmp_path: Path) -> None:
+    """Every raw table, every rejected row (rule, column, reason, record) and every load-log row (status, counts,
+    message) of the PostgreSQL load equals the DuckDB night's, lineage columns included."""
+    import duckdb
+
+    from orchestration.warehouse.postgres import connect, copy_to_duckdb
+
+    with duckdb.connect(str(postgres_build.duckdb_warehouse), read_only=True) as con:
+        tables = [
+            (schema, table)
+            for schema, table in con.execute(
+                "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and"
+                " (table_schema = 'raw' or (table_schema = 'audit' and table_name in ('load_log', 'rejected_rows')))"
+                " order by 1, 2"
+            ).fetchall()
+        ]
+    assert len(tables) >= 12
+    duck = duckdb.connect()
+    duck.execute(f"attach '{postgres_build.duckdb_warehouse}' as night (read_only)").fetchall()
+    pg = connect()
+    try:
+        for schema, table in tables:
+            copy_to_duckdb(pg, schema, table, duck, f'"{schema}__{table}"')
+            columns = [
+                c
+                for (c,) in duck.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'night'"
+                    " and table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if c not in LOAD_VOLATILE
+            ]
+            picked = ", ".join(f'"{c}"' for c in columns)
+            night = f'select {picked} from night."{schema}"."{table}"'
+            here = f'select {picked} from "{schema}__{table}"'
+            (only_night,) = duck.execute(f"select count(*) from ({night} except all {here})").fetchall()[0]
+            (only_here,) = duck.execute(f"select count(*) from ({here} except all {night})").fetchall()[0]
+            (total,) = duck.execute(f"select count(*) from ({night})").fetchall()[0]
+            assert (only_night, only_here) == (0, 0), (
+                f"{schema}.{table}: {only_night} rows only on DuckDB, {only_here} only on PostgreSQL"
+            )
+            if schema == "raw":
+                assert total > 0, f"{schema}.{table} is empty"
+    finally:
+        pg.close()
+        duck.close()
+    assert postgres_build.loads["touchpoints"].rows_loaded > 1000
+    assert postgres_build.loads["touchpoints"].rows_rejected > 0
+
+
+def test_the_nightly_dbt_build_succeeds_on_postgres(postgres_build: PostgresBuild) -> None:
+    """Seeds, every staging, intermediate and mart model, and every data test of the nightly pass on PostgreSQL."""
+    completed = postgres_build.completed
+    assert completed.returncode == 0, completed.stdout[-6000:]
+    results = run_results(postgres_build.root)
+    manifest = json.loads((postgres_build.root / "dbt_target" / "manifest.json").read_text())
+    models = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    seeds = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "seed"}
+    assert models | seeds <= set(results)
+    assert {results[uid]["status"] for uid in models | seeds} == {"success"}
+    tests = [r for uid, r in results.items() if uid.startswith("test.")]
+    assert len(tests) > 100
+    assert {r["status"] for r in tests} == {"pass"}
+    assert "int_attribution_markov_removal_effects" in {uid.split(".")[-1] for uid in models}
+
+
+def test_every_published_mart_on_postgres_equals_the_duckdb_one(postgres_build: PostgresBuild, tmp_path: Path) -> None:
+    """The same rows (exact counts, the same keys, text, dates and integers exactly), every number within 1e-9 of
+    its size, decimals included: no decimal may differ even by one unit of its last place."""
+    assert postgres_build.completed.returncode == 0, postgres_build.completed.stdout[-4000:]
+    import duckdb
+
+    with duckdb.connect(str(postgres_build.duckdb_warehouse), read_only=True) as con:
+        marts = published_marts(con)
+        counts = {m: con.execute(f'select count(*) from marts."{m}"').fetchone()[0] for m in marts}
+    assert len(marts) >= 13
+    snapshot(postgres_build.duckdb_warehouse, tmp_path / "duckdb")
+    snapshot_postgres(MARTS_SCHEMA, tmp_path / "postgres", marts)
+    result = compare(tmp_path / "duckdb", tmp_path / "postgres", tolerance=1e-9, last_place=False)
+    assert result.marts == sorted(marts)
+    assert result.equal, "\n".join(f"{d.mart}: {d.problem}" for d in result.differences)
+    assert counts["fct_attribution_credits"] > 1000 and counts["fct_partner_payouts"] > 0
