@@ -34,6 +34,11 @@ MARTS = "marts"
 META_KEY = "partnerlens"
 
 
+#: What dagster-dbt runs as `dbt`: dbt itself, killed by the kernel when the process that started it dies (a nightly
+#: run killed mid-build leaves no dbt behind that goes on writing into the warehouse).
+TETHERED_DBT = PROJECT_DIR / "orchestration" / "bin" / "dbt-tethered"
+
+
 def expose_dbt_executable() -> None:
     """dagster-dbt runs `dbt` from PATH: make the one installed beside this Python findable even when the virtual
     environment is not activated (e.g. `.venv/bin/python -m partnerlens demo`)."""

@@ -83,4 +83,6 @@ def partnerlens_dbt(
 ):
     """Seeds, staging, intermediate and the candidate marts, with every dbt test, in one `dbt build`."""
     os.environ["PARTNERLENS_WAREHOUSE"] = str(warehouse.warehouse_file)
+    # dbt-tethered (the `dbt` dagster-dbt starts) refuses to start when this process is gone by then
+    os.environ["PARTNERLENS_DBT_PARENT_PID"] = str(os.getpid())
     yield from dbt.cli(dbt_build_args(context.run.run_id, config), context=context).stream()

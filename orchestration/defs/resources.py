@@ -13,7 +13,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.paths import landing_path, served_path, warehouse_path
-from orchestration.project import dbt_project
+from orchestration.project import TETHERED_DBT, dbt_project
 from orchestration.warehouse.audit import flush_step_failures
 from orchestration.warehouse.lock import run_lock
 
@@ -79,5 +79,6 @@ def build_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(),
         "run_lock": RunLockResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        # dbt runs as a child process that dies with the run's process (see orchestration/bin/dbt-tethered)
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(TETHERED_DBT)),
     }

@@ -19,30 +19,11 @@ import duckdb
 import pytest
 
 from tests.support.env import apply_env
-from tests.support.warehouse import marts_fingerprint, served_file
+from tests.support.warehouse import marts_fingerprint, published_fingerprint, served_file
 
 pytestmark = pytest.mark.e2e
 
 SMUGGLED_EMAIL = "jane.doe@example.com"
-
-
-def published_fingerprint(warehouse: Path) -> dict[str, tuple[str, str, str, int]]:
-    """view -> (definition, columns and types, sha256 of every row ordered by its text, row count)."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        views = con.execute(
-            "select view_name, sql from duckdb_views() where schema_name = 'marts' and not internal order by 1"
-        ).fetchall()
-        fingerprint = {}
-        for name, sql in views:
-            relation = con.execute(f'select * from marts."{name}"')
-            columns = json.dumps([(d[0], str(d[1])) for d in relation.description])
-            rows = sorted(repr(row) for row in relation.fetchall())
-            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-            fingerprint[name] = (sql, columns, digest, len(rows))
-        return fingerprint
-    finally:
-        con.close()
 
 
 @pytest.fixture

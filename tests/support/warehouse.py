@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,3 +46,22 @@ def marts_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
         rows = sorted(repr(row) for row in con.execute(f'select * from marts."{name}"').fetchall())
         fingerprint[name] = [len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()]
     return fingerprint
+
+
+def published_fingerprint(warehouse: Path) -> dict[str, tuple[str, str, str, int]]:
+    """view -> (definition, columns and types, sha256 of every row ordered by its text, row count)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        views = con.execute(
+            "select view_name, sql from duckdb_views() where schema_name = 'marts' and not internal order by 1"
+        ).fetchall()
+        fingerprint = {}
+        for name, sql in views:
+            relation = con.execute(f'select * from marts."{name}"')
+            columns = json.dumps([(d[0], str(d[1])) for d in relation.description])
+            rows = sorted(repr(row) for row in relation.fetchall())
+            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+            fingerprint[name] = (sql, columns, digest, len(rows))
+        return fingerprint
+    finally:
+        con.close()
