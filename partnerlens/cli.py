@@ -32,10 +32,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _run(dbt_vars: dict | None = None, full_refresh: bool = False, verbose: bool = False) -> int:
     """Run the nightly job: a line per stage as it finishes, then warnings, the summary and any failure in full."""
     from orchestration.paths import landing_path, served_path, warehouse_path
+    from orchestration.warehouse.integrity import check_warehouse
     from partnerlens.progress import RunReporter, quiet_output
     from partnerlens.runner import compute_log_paths, ensure_dagster_home, run_nightly
     from partnerlens.summary import print_run_summary
 
+    check_warehouse(warehouse_path())  # a damaged file stops the run before it starts (see main)
     home = ensure_dagster_home()
     print(f"Nightly run: feeds from {landing_path()}, warehouse {warehouse_path()}, Dagster home {home}", flush=True)
     if verbose:
@@ -94,9 +96,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from orchestration.paths import landing_path
+    from orchestration.paths import landing_path, warehouse_path
+    from orchestration.warehouse.integrity import check_warehouse
     from partnerlens.progress import format_stage_line
 
+    check_warehouse(warehouse_path())  # before anything is generated
     landing = landing_path()
     if not any(landing.glob("*/*/*")):
         from partnerlens.synthetic import generate
@@ -117,9 +121,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
-    import duckdb
-
     from orchestration.paths import served_path, warehouse_path
+    from orchestration.warehouse.integrity import check_warehouse, connect_warehouse
     from orchestration.warehouse.lock import WarehouseBusyError, run_lock
     from orchestration.warehouse.publish import RestoreError, restore_previous
     from orchestration.warehouse.served import ServedWriteError, write_served
@@ -130,9 +133,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
             f"No warehouse at {warehouse}: nothing was ever published, so there is nothing to restore.", file=sys.stderr
         )
         return 1
+    check_warehouse(warehouse)  # before taking the run lock beside it
     try:
         with run_lock(warehouse, wait_seconds=30):
-            con = duckdb.connect(str(warehouse))
+            con = connect_warehouse(warehouse)
             try:
                 schema = restore_previous(con, args.version)
                 served = write_served(con, served_path())
@@ -179,9 +183,8 @@ def _cmd_statements(args: argparse.Namespace) -> int:
 
 
 def _cmd_quarantine(args: argparse.Namespace) -> int:
-    import duckdb
-
     from orchestration.paths import warehouse_path
+    from orchestration.warehouse.integrity import check_warehouse, connect_warehouse
     from orchestration.warehouse.lock import WarehouseBusyError, run_lock
     from orchestration.warehouse.quarantine import DROPPED, RELEASED, QuarantineError, decide, held_files
 
@@ -189,10 +192,11 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
     if not warehouse.exists():
         print(f"No warehouse at {warehouse}: nothing is held.", file=sys.stderr)
         return 1
+    check_warehouse(warehouse)  # before taking the run lock beside it
     if not (args.release or args.drop):
         # Under the run lock: a reader of the warehouse file while a run writes it would make the run's next step fail.
         try:
-            with run_lock(warehouse, wait_seconds=30), duckdb.connect(str(warehouse), read_only=True) as con:
+            with run_lock(warehouse, wait_seconds=30), connect_warehouse(warehouse, read_only=True) as con:
                 exists = con.execute(
                     "select count(*) from duckdb_tables() where schema_name = 'audit' and table_name = 'quarantine'"
                 ).fetchone()[0]
@@ -206,7 +210,7 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
             print(f"{f.source_file}  (feed {f.feed}, load {f.load_id}, refused by run {f.run_id})\n    {f.reason}")
         return 0
     try:
-        with run_lock(warehouse, wait_seconds=30), duckdb.connect(str(warehouse)) as con:
+        with run_lock(warehouse, wait_seconds=30), connect_warehouse(warehouse) as con:
             done = decide(con, args.release or args.drop, RELEASED if args.release else DROPPED, args.note)
     except (QuarantineError, WarehouseBusyError) as error:
         print(f"{warehouse}: {error}", file=sys.stderr)
@@ -231,9 +235,11 @@ def _month(text: str) -> date:
 
 def _cmd_docs(args: argparse.Namespace) -> int:
     from orchestration.paths import served_path
+    from orchestration.warehouse.integrity import check_warehouse
     from partnerlens.docs import generate_docs
 
     served = served_path()
+    check_warehouse(served, served=True)
     if not served.is_file():
         if not args.demo:
             print(
@@ -494,9 +500,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from orchestration.warehouse.integrity import WarehouseDamaged
+
     args = build_parser().parse_args(argv)
     apply_location_options(args)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except WarehouseDamaged as damaged:  # any command: the file is named, and nothing was written to it
+        print(damaged, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

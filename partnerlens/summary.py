@@ -150,14 +150,19 @@ SUMMARY_WAIT_SECONDS = 10.0
 
 
 def _connect_read_only(warehouse: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection | str:
-    """A read-only connection, or the reason there is none (another process holds the file for writing)."""
+    """A read-only connection, or why there is none: the file is damaged, or another process holds it for writing."""
+    from orchestration.warehouse.integrity import WarehouseDamaged, connect_warehouse
+
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(warehouse), read_only=True)
+            return connect_warehouse(warehouse, read_only=True)
+        except WarehouseDamaged as damaged:
+            return str(damaged)
         except duckdb.Error as error:
             if time.monotonic() >= deadline:
-                return str(error).strip().splitlines()[0]
+                first_line = str(error).strip().splitlines()[0]
+                return f"{warehouse.name} is in use by another process ({first_line}). This run is in audit.run_history"
             time.sleep(0.5)
 
 
@@ -207,21 +212,24 @@ def print_run_summary(
                 finally:
                     con.close()
     except WarehouseBusyError:
-        con = "another run or command has started on it"
+        con = f"{warehouse.name} is in use by another process (another run or command has started on it)."
+        con += " This run is in audit.run_history"
     if isinstance(con, str):
         print("\n== Models and checks")
         print(models_summary(result))
-        print(
-            f"\nThe summary from the warehouse is not shown: {warehouse.name} is in use by another process ({con}). "
-            f"This run is in audit.run_history (run_id {result.run_id})."
-        )
+        print(f"\nThe summary from the warehouse is not shown: {con} (run_id {result.run_id}).")
     served = served or served_path(warehouse)
     if not served.is_file():
         print("\n== Published marts")
         print(f"marts: nothing published yet (no served file {served.name})")
         return
+    from orchestration.warehouse.integrity import WarehouseDamaged, connect_warehouse
+
     try:
-        served_con = duckdb.connect(str(served), read_only=True)
+        served_con = connect_warehouse(served, read_only=True, served=True)
+    except WarehouseDamaged as damaged:
+        print(f"\nThe marts are not shown: {damaged}")
+        return
     except duckdb.Error as error:
         print(f"\nThe marts are not shown: {served.name} cannot be read ({str(error).strip().splitlines()[0]}).")
         return

@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.paths import landing_path, served_path, warehouse_path
 from orchestration.project import TETHERED_DBT, dbt_project
 from orchestration.warehouse.audit import flush_step_failures
+from orchestration.warehouse.integrity import check_warehouse, connect_warehouse
 from orchestration.warehouse.lock import run_lock
 
 
@@ -46,8 +47,8 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.warehouse_file.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(
-            str(self.warehouse_file),
+        con = connect_warehouse(  # a damaged file is refused by name, never written to
+            self.warehouse_file,
             read_only=read_only,
             config={"memory_limit": os.environ.get("PARTNERLENS_DUCKDB_MEMORY_LIMIT", "3GB")},
         )
@@ -71,6 +72,7 @@ class RunLockResource(dg.ConfigurableResource):
         wait = self.wait_seconds
         if wait is None:
             wait = float(os.environ.get("PARTNERLENS_LOCK_WAIT_SECONDS", "600"))
+        check_warehouse(warehouse)  # a damaged file fails the run at once, by name, before anything opens it
         with run_lock(warehouse, wait):
             yield self
 

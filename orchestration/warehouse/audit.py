@@ -227,11 +227,15 @@ def record_step_failure(
     if wait_seconds is None:
         wait_seconds = float(os.environ.get("PARTNERLENS_AUDIT_WAIT_SECONDS", DEFAULT_AUDIT_WAIT_SECONDS))
     row = {"run_id": run_id, "step_key": step_key, "error": error, "failed_at": datetime.now(UTC).isoformat()}
-    opener = connect or (lambda path: duckdb.connect(str(path)))
+    from orchestration.warehouse.integrity import WarehouseDamaged, connect_warehouse
+
+    opener = connect or connect_warehouse
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
             con = opener(warehouse)
+        except WarehouseDamaged:
+            break  # waiting does not mend a damaged file: kept beside it, never written into it
         except duckdb.Error:
             if time.monotonic() >= deadline:
                 break

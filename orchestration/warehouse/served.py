@@ -161,4 +161,6 @@ def connect_served(served: Path) -> duckdb.DuckDBPyConnection:
         raise ServedNotFound(
             f"No served warehouse at {served}: the nightly job (`partnerlens run`) writes it when it publishes."
         )
-    return duckdb.connect(str(served), read_only=True)
+    from orchestration.warehouse.integrity import connect_warehouse
+
+    return connect_warehouse(served, read_only=True, served=True)  # a damaged copy is refused by name
