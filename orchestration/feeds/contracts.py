@@ -51,6 +51,9 @@ Column keys
 ``matches_source``  for partner-delivered files the value must equal the ``<source>`` folder name (not checked for
                     files under ``internal/``).
 ``pii``             the column holds personal data (hashed in staging, never published). Default false.
+``no_personal_data`` the column must not carry personal data (identifiers, UTM parameters, codes): a value that looks
+                    like an email address, a phone number or a person's name is rejected (rule ``personal_data``,
+                    the example masked; see :mod:`orchestration.personal_data`). Varchar only. Default false.
 ``negative_when``   ``{column: value}``: when every listed column has the listed value, this value must be <= 0
                     (e.g. a refund's revenue) and, with a ``max``, at least ``-max``; otherwise ``min`` applies as
                     usual.
@@ -106,6 +109,7 @@ COLUMN_KEYS = frozenset(
         "references",
         "matches_source",
         "pii",
+        "no_personal_data",
         "negative_when",
         "description",
     }
@@ -133,6 +137,7 @@ class ColumnContract:
     references: str | None = None
     matches_source: bool = False
     pii: bool = False
+    no_personal_data: bool = False
     negative_when: Mapping[str, str] = field(default_factory=dict, hash=False)
     description: str | None = None
 
@@ -350,6 +355,9 @@ def _parse_column(item: Any, position: int, where: str) -> ColumnContract:
     matches_source = _bool(item.get("matches_source", False), f"{label}: matches_source")
     if matches_source and ctype != "varchar":
         raise ContractError(f"{label}: matches_source applies to varchar columns only")
+    no_personal_data = _bool(item.get("no_personal_data", False), f"{label}: no_personal_data")
+    if no_personal_data and ctype != "varchar":
+        raise ContractError(f"{label}: no_personal_data applies to varchar columns only")
     negative_when = item.get("negative_when") or {}
     if not isinstance(negative_when, Mapping):
         raise ContractError(f"{label}: negative_when must be a mapping {{column: value}}")
@@ -371,6 +379,7 @@ def _parse_column(item: Any, position: int, where: str) -> ColumnContract:
         references=references,
         matches_source=matches_source,
         pii=_bool(item.get("pii", False), f"{label}: pii"),
+        no_personal_data=no_personal_data,
         negative_when={str(k): str(v) for k, v in negative_when.items()},
         description=_optional_str(item.get("description"), f"{label}: description"),
     )

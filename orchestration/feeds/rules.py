@@ -1,7 +1,7 @@
 """A feed contract as SQL: one pass that types every column and finds each row's first failing rule.
 
 Every value is first trimmed of :data:`BLANKS` (a blank-only value is missing). Per column, in column order:
-required, type, allowed_values, pattern, min/negative_when, max, not_in_future, after, source_mismatch,
+required, type, allowed_values, pattern, personal_data, min/negative_when, max, not_in_future, after, source_mismatch,
 unknown_reference; then require_one_of. Repeated keys are marked afterwards among the otherwise valid rows (within the
 file the first occurrence wins; for ``load_mode: append`` a key already in ``raw.<feed>`` is a repeat too), as
 ``duplicate_key`` when the row equals the earlier version and ``conflicting_duplicate`` when it does not. Every
@@ -16,6 +16,7 @@ import duckdb
 
 from orchestration.feeds.context import LoadContext, Stage
 from orchestration.feeds.contracts import INTERNAL_SOURCE, ColumnContract, FeedContract
+from orchestration.personal_data import SHAPE_SQL, SHAPES, masked_sql
 from orchestration.warehouse.sql import fmt_escape, ident, in_list, lit, scalar, ts_literal
 
 #: How far a ``not_in_future`` timestamp may lie after the load time.
@@ -223,6 +224,15 @@ def _column_rules(
             f"{name} '{{}}' does not match the pattern {fmt_escape(col.pattern)}",
             shown,
         )
+    if col.no_personal_data:
+        masked = f"left({masked_sql(s)}, {REASON_VALUE_CHARS})"
+        for shape, looks_like in SHAPE_SQL.items():
+            add(
+                f"{s} IS NOT NULL AND {looks_like(s)}",
+                "personal_data",
+                f"{name} '{{}}' looks like {SHAPES[shape]}: personal data does not belong in this column",
+                masked,
+            )
     conditions = col.negative_when.items()
     negative = " AND ".join(f"coalesce(CAST(_t_{o} AS VARCHAR) = {lit(v)}, FALSE)" for o, v in conditions)
     if negative:

@@ -18,6 +18,9 @@ PII, reconciliation, conservation) is aggregated or filtered in SQL first, and G
                     events over the recent past (its cadence) and the lag that allows, hours since its last load.
 ``pii_columns``     the relation's column names and types.
 ``pii_values``      per varchar column: how many values look like an email address, with a masked example.
+``personal_values`` per identifier or UTM column (``columns``, a regular expression on the name) and per shape
+                    (``looks_like``: phone, person_name, email): how many values look like personal data, with a
+                    masked example and the row it is in (see :mod:`orchestration.personal_data`).
 ``query``           any SQL from the suite (``{relation}``, ``{schema}``, ``{table}``, ``{run_id}`` are filled in);
                     ``requires`` lists relations that must exist (else the check passes with a note), ``sample_sql``
                     returns offending rows for the failure message.
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from orchestration.personal_data import EMAIL_PATTERN, SHAPE_SQL, SHAPES, masked_sql
 from orchestration.quality.suites import CheckDef
 from orchestration.warehouse.quarantine import QUARANTINE_DDL, held_loads_sql
 from orchestration.warehouse.sql import ident, lit, scalar
@@ -41,7 +45,10 @@ MAX_OFFENDING_ROWS = 1000
 #: Default cap on this run's new rows that GX sees per feed; above it a reproducible reservoir sample is taken.
 DEFAULT_MAX_ROWS = 100_000
 SAMPLE_SEED = 7
-EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+#: Columns that name an identifier or a UTM parameter: codes, never a person (``personal_values``).
+IDENTIFIER_COLUMNS = r"^(anonymous_id|customer_id|customer_key|referral_code|utm_[a-z0-9_]+)$"
+#: The identifier type a key may start with (``customer_key`` is ``anonymous_id:<value>`` when unresolved).
+IDENTIFIER_PREFIX = r"^(anonymous_id|customer_id|email_sha256):"
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
 
@@ -403,6 +410,61 @@ def pii_values(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) ->
     )
 
 
+def personal_values(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
+    """Per identifier or UTM column and per shape: values that look like personal data (a phone number, a person's
+    name), with a masked example and the row it is in. A key's identifier type (``anonymous_id:``) is not judged."""
+    pattern = re.compile(str(check.batch.get("columns", IDENTIFIER_COLUMNS)))
+    shapes = [str(s) for s in check.batch.get("looks_like") or ["phone", "person_name"]]
+    unknown = sorted(set(shapes) - set(SHAPE_SQL))
+    if unknown:
+        raise ValueError(f"{check.name}: looks_like names unknown shape(s) {', '.join(unknown)}")
+    columns = [
+        r[0]
+        for r in con.execute(
+            """select column_name from information_schema.columns
+               where table_schema = ? and table_name = ? and data_type = 'VARCHAR' order by ordinal_position""",
+            [scope.schema, scope.table],
+        ).fetchall()
+        if pattern.search(r[0])
+    ]
+    if not columns:
+        return Batch(None, skip=f"{scope.dataset} has no identifier or UTM column")
+    rows_in_scope = scalar(con, f"select count(*) from {scope.relation}")
+    key_expr = _key_text(scope.key) if scope.key else "null::varchar"
+    records = []
+    for column in columns:
+        value = f"regexp_replace({ident(column)}, {lit(IDENTIFIER_PREFIX)}, '')"
+        aggregates = []
+        for shape in shapes:
+            found = SHAPE_SQL[shape](value)
+            aggregates += [
+                f"count(*) filter (where {found})",
+                f"min({masked_sql(ident(column))}) filter (where {found})",
+                f"arg_min({key_expr}, {ident(column)}) filter (where {found})",
+            ]
+        row = con.execute(
+            f"select {', '.join(aggregates)} from {scope.relation} where {ident(column)} is not null"
+        ).fetchone()
+        for i, shape in enumerate(shapes):
+            count, example, key = row[3 * i : 3 * i + 3]
+            records.append(
+                {
+                    "column_name": column,
+                    "looks_like": SHAPES[shape],
+                    "offending_values": int(count or 0),
+                    "example": example,
+                    "example_row": key,
+                }
+            )
+    frame = pd.DataFrame.from_records(records)
+    return Batch(
+        frame,
+        rows_in_scope=rows_in_scope,
+        note=f"{len(columns)} identifier or UTM column(s) of {rows_in_scope:,} rows: {', '.join(columns)}",
+        offending_rows=int(frame["offending_values"].sum()),
+    )
+
+
 def query(con: duckdb.DuckDBPyConnection, check: CheckDef, scope: Scope) -> Batch:
     for required in check.batch.get("requires") or []:
         schema, table = _fill(str(required), scope).replace('"', "").split(".", 1)
@@ -421,6 +483,7 @@ BUILDERS: dict[str, Callable[[duckdb.DuckDBPyConnection, CheckDef, Scope], Batch
     "freshness": freshness,
     "pii_columns": pii_columns,
     "pii_values": pii_values,
+    "personal_values": personal_values,
     "query": query,
 }
 

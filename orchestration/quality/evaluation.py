@@ -32,7 +32,7 @@ from orchestration.warehouse.audit import ensure_audit
 from orchestration.warehouse.quarantine import HeldFile, held_files, hold_refused_loads
 
 #: Batch kinds whose frame depends only on the batch configuration (not on the check's expectations).
-SHARED_BATCH_KINDS = frozenset({"volume", "freshness", "pii_columns", "pii_values"})
+SHARED_BATCH_KINDS = frozenset({"volume", "freshness", "pii_columns", "pii_values", "personal_values"})
 #: Offending rows kept per check in audit.gate_results.sample and shown in messages.
 SAMPLE_ROWS = 10
 SHOWN_IN_MESSAGE = 3

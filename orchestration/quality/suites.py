@@ -51,6 +51,7 @@ BATCH_KINDS = (
     "freshness",
     "pii_columns",
     "pii_values",
+    "personal_values",
     "query",
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

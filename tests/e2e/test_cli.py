@@ -231,12 +231,12 @@ def summary_partners(root: Path) -> int:
 
 
 def smuggle_an_email(landing: Path) -> str:
-    """A late partner delivery, valid by the feed contract, with a raw email pasted into a UTM parameter."""
+    """A late partner delivery, valid by the feed contract, with a raw email pasted into the account domain."""
     source = sorted(landing.glob("P*/touchpoints/*.csv"))[0]
     with source.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     row = dict(rows[-1])
-    row.update(event_id="smuggled-1", utm_campaign=SMUGGLED_EMAIL)
+    row.update(event_id="smuggled-1", account_domain=SMUGGLED_EMAIL)
     row["occurred_at"] = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     target = source.with_name("touchpoints_smuggled.csv")
     with target.open("w", newline="") as handle:
@@ -269,7 +269,7 @@ def test_a_failing_run_prints_the_complete_error_and_the_failed_check_with_live_
     assert "gate_2_marts (gate 2) failed:" in failure
     assert "Gate 2 failed (1 blocking check(s))" in failure
     assert "gate_2 check 'no_email_values' failed on marts.fct_touchpoints" in failure
-    assert "utm_campaign" in failure and "j***@example.com" in failure and f"{partner}:smuggled-1" in failure
+    assert "account_domain" in failure and "j***@example.com" in failure and f"{partner}:smuggled-1" in failure
     assert "Gate report:" in failure
     # and the failed check by itself
     assert re.search(r"Failed checks \(1\):\s+gate 2: marts/fct_touchpoints no_email_values", failure)

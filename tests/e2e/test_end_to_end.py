@@ -164,6 +164,28 @@ def test_no_raw_email_outside_raw_and_staging(built_warehouse: BuiltWarehouse) -
     assert offenders == []
 
 
+def test_the_generated_feeds_pass_every_personal_data_rule(built_warehouse: BuiltWarehouse) -> None:
+    """No generated identifier or UTM value is refused at load as personal data, and gate 2 judged every mart with an
+    identifier or UTM column and found none there either."""
+    con = built_warehouse.connect()
+    assert con.execute("select count(*) from audit.rejected_rows where rule = 'personal_data'").fetchone()[0] == 0
+    judged = dict(
+        con.execute(
+            """select dataset, outcome from audit.gate_results
+               where run_id = ? and check_name = 'no_phone_or_name_values'""",
+            [built_warehouse.run_id],
+        ).fetchall()
+    )
+    assert judged["marts.fct_touchpoints"] == "passed" and judged["marts.fct_conversions"] == "passed"
+    assert set(judged.values()) == {"passed"}
+    messages = con.execute(
+        """select message from audit.gate_results
+           where run_id = ? and check_name = 'no_phone_or_name_values' and dataset = 'marts.fct_touchpoints'""",
+        [built_warehouse.run_id],
+    ).fetchone()[0]
+    assert "customer_key, utm_source, utm_medium, utm_campaign, referral_code" in messages
+
+
 def test_second_run_loads_nothing_twice(built_warehouse: BuiltWarehouse) -> None:
     from partnerlens.runner import run_nightly
 

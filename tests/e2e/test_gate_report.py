@@ -1,7 +1,7 @@
 """The gate report of a run in a real browser (Debian's chromium driven by Playwright), with the network cut off.
 
 One real nightly run on a copy of the session's warehouse fails gate 2: a partner file that is valid by the feed
-contract carries a raw email address in a UTM parameter, which the GX expectation of `no_email_values` rejects. Its
+contract carries a raw email address in its account domain, which the GX expectation of `no_email_values` rejects. Its
 report must load from disk with no console error and no request leaving the file system, list exactly the rows of
 `audit.gate_results` of that run (read here with SQL), each with its outcome, and show the failing check's expectation
 and failing rows. The session's passing run gets the same treatment. The browser is required: when it is missing these
@@ -72,15 +72,16 @@ class FailedRun:
 
 
 def deliver_smuggled_email(landing: Path) -> str:
-    """A late partner file valid by the feed contract; its second touch has a raw email in utm_campaign."""
+    """A late partner file valid by the feed contract; its second touch has a raw email in account_domain (a column
+    the loader's personal-data rule does not cover, unlike identifiers and UTM parameters)."""
     partner_dir = sorted(p for p in landing.iterdir() if p.name.startswith("P") and (p / "touchpoints").is_dir())[0]
     occurred = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with (partner_dir / "touchpoints" / "late.csv").open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(
-            ["event_id", "occurred_at", "partner_id", "channel", "touch_type", "anonymous_id", "utm_campaign"]
+            ["event_id", "occurred_at", "partner_id", "channel", "touch_type", "anonymous_id", "account_domain"]
         )
-        writer.writerow(["late-1", occurred, partner_dir.name, "email", "click", "anon-late-1", "spring_launch"])
+        writer.writerow(["late-1", occurred, partner_dir.name, "email", "click", "anon-late-1", "example.org"])
         writer.writerow(["late-2", occurred, partner_dir.name, "webinar", "click", "anon-late-2", SMUGGLED_EMAIL])
     return partner_dir.name
 
@@ -170,7 +171,7 @@ def test_a_failed_runs_report_shows_every_check_and_the_failing_rows_offline(fai
     header, *failing = failed["failingRows"]
     assert [dict(zip(header, row, strict=True)) for row in failing] == [
         {
-            "column_name": "utm_campaign",
+            "column_name": "account_domain",
             "email_like_values": "1",
             "example": MASKED,
             "example_row": f"touchpoint_id={failed_run.partner}:late-2",

@@ -53,18 +53,18 @@ def beside(warehouse: Path) -> list[str]:
     return sorted(p.name for p in served.parent.iterdir() if p.name.startswith((served.name, "." + served.name)))
 
 
-def deliver_touches(landing: Path, name: str, campaigns: list[str]) -> tuple[str, Path]:
-    """A partner file of touches that are valid by the feed contract, one per UTM campaign given."""
+def deliver_touches(landing: Path, name: str, domains: list[str]) -> tuple[str, Path]:
+    """A partner file of touches that are valid by the feed contract, one per account domain given."""
     partner_dir = sorted(p for p in landing.iterdir() if p.name.startswith("P") and (p / "touchpoints").is_dir())[0]
     occurred = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     path = partner_dir / "touchpoints" / f"{name}.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(
-            ["event_id", "occurred_at", "partner_id", "channel", "touch_type", "anonymous_id", "utm_campaign"]
+            ["event_id", "occurred_at", "partner_id", "channel", "touch_type", "anonymous_id", "account_domain"]
         )
-        for i, campaign in enumerate(campaigns, start=1):
-            writer.writerow([f"{name}-{i}", occurred, partner_dir.name, "email", "click", f"anon-{name}-{i}", campaign])
+        for i, domain in enumerate(domains, start=1):
+            writer.writerow([f"{name}-{i}", occurred, partner_dir.name, "email", "click", f"anon-{name}-{i}", domain])
     return partner_dir.name, path
 
 
@@ -84,15 +84,16 @@ def test_a_feed_that_fails_gate_2_leaves_every_published_mart_byte_for_byte_as_i
             "order by published_at desc limit 1"
         ).fetchone()[0]
         publishes = con.execute("select count(*) from audit.publish_log").fetchone()[0]
-    # A late partner delivery, valid by the feed contract, with a raw email pasted into a UTM parameter.
-    partner, _ = deliver_touches(copied / "landing", "smuggle", ["spring_launch", SMUGGLED_EMAIL])
+    # A late partner delivery, valid by the feed contract, with a raw email pasted into the account domain (the
+    # loader refuses personal data in identifiers and UTM parameters; the account domain has no such rule).
+    partner, _ = deliver_touches(copied / "landing", "smuggle", ["example.org", SMUGGLED_EMAIL])
 
     result = run_nightly()
 
     assert not result.success
     messages = "\n".join(failure_messages(result))
     assert "gate_2 check 'no_email_values' failed on marts.fct_touchpoints" in messages
-    assert "utm_campaign" in messages and "j***@example.com" in messages
+    assert "account_domain" in messages and "j***@example.com" in messages
     assert SMUGGLED_EMAIL not in messages  # the failure message does not leak the value it reports
     assert f"touchpoint_id={partner}:smuggle-2" in messages
     # Every published view is exactly what it was: same definition, columns, types and rows.
@@ -113,7 +114,7 @@ def test_a_feed_that_fails_gate_2_leaves_every_published_mart_byte_for_byte_as_i
             [result.run_id],
         ).fetchall()
         assert [(d, c, n) for d, c, n, _ in failed] == [("marts.fct_touchpoints", "no_email_values", 1)]
-        assert json.loads(failed[0][3])[0]["column_name"] == "utm_campaign"
+        assert json.loads(failed[0][3])[0]["column_name"] == "account_domain"
         # The candidate was built (so the data is there to inspect) but Dagster never ran the publish step ...
         assert (
             con.execute(
@@ -147,7 +148,7 @@ def test_the_previous_published_version_can_be_restored_with_one_command(copied:
     first = published_fingerprint(warehouse)
     first_served = served_marts(warehouse)
     assert first_served == {name: [rows, digest] for name, (_, _, digest, rows) in first.items()}
-    deliver_touches(copied / "landing", "late", ["spring_launch", "autumn_webinar", "bundle"])
+    deliver_touches(copied / "landing", "late", ["example.org", "example.com", "example.net"])
 
     result = run_nightly()
     assert result.success
@@ -178,7 +179,7 @@ def test_a_served_file_that_cannot_be_written_fails_the_run_and_restore_writes_i
     served = served_file(warehouse)
     served_before = file_digest(served)
     first = published_fingerprint(warehouse)
-    deliver_touches(copied / "landing", "late", ["spring_launch", "autumn_webinar", "bundle"])
+    deliver_touches(copied / "landing", "late", ["example.org", "example.com", "example.net"])
     (copied / "a_file").write_text("not a folder")
     monkeypatch.setenv("PARTNERLENS_SERVED", str(copied / "a_file" / "served.duckdb"))
 

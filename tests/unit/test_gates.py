@@ -80,7 +80,12 @@ def test_every_feed_and_core_mart_has_a_suite_whose_expectations_build_in_gx() -
     for mart in CORE_MARTS:
         assert f"marts.{mart}" in suites
     shared = suites["marts.*"]
-    assert {c.name for c in shared.checks} == {"primary_key", "no_pii_columns", "no_email_values"}
+    assert {c.name for c in shared.checks} == {
+        "primary_key",
+        "no_pii_columns",
+        "no_email_values",
+        "no_phone_or_name_values",
+    }
     for suite in suites.values():
         for check in suite.checks:
             check = type(check)(
@@ -349,6 +354,39 @@ def test_gate_2_finds_pii_columns_email_values_and_duplicate_keys(warehouse) -> 
     keys = _evaluate(con, "run-pii", "marts.*", "primary_key", scope)
     assert keys.outcome == "failed" and keys.failed_count == 2
     assert {row["touchpoint_id"] for row in keys.sample} == {"P001:e2"}
+
+
+def test_gate_2_finds_phone_numbers_and_names_in_identifier_and_utm_columns(warehouse) -> None:
+    from orchestration.quality.plan import candidate_scope
+    from orchestration.warehouse.versions import candidate_schema
+
+    con = warehouse
+    schema = candidate_schema("run-phones")
+    con.execute(f'create schema "{schema}"')
+    con.execute(
+        f"""create table "{schema}".fct_touchpoints as select * from (values
+            ('P001:e1', 'anonymous_id:8f14e45f-ceea-467f-a0e6-4c3b2f1e0a11', 'webinar_c0001', 'Lumen Works', 'cpc'),
+            ('P001:e2', 'anonymous_id:+44 20 7946 0958', 'always-on', 'Jane Doe', 'email'),
+            ('P001:e3', 'CU0000042', 'Maria Garcia', 'Spring Sale 2026', '(555) 123-4567'),
+            ('P001:e4', 'email_sha256:' || repeat('ab', 32), 'summer sale', '2026-12-03', '192.168.100.200')
+        ) as t(touchpoint_id, customer_key, utm_campaign, partner_name, utm_medium)"""
+    )
+    scope = candidate_scope("run-phones", "fct_touchpoints", ("touchpoint_id",))
+
+    outcome = _evaluate(con, "run-phones", "marts.*", "no_phone_or_name_values", scope)
+
+    assert outcome.outcome == "failed"
+    # a phone in customer_key (behind its identifier type) and in utm_medium, a name in utm_campaign; partner_name
+    # is no identifier (an organisation's name), and the uuid, hash, date, address and slugs are no person
+    assert outcome.failed_count == 3
+    found = {(r["column_name"], r["looks_like"]): (r["example"], r["example_row"]) for r in outcome.sample}
+    assert found == {
+        ("customer_key", "a phone number"): ("a***_i***:+## ## #### ####", "touchpoint_id=P001:e2"),
+        ("utm_campaign", "a person's name"): ("M*** G***", "touchpoint_id=P001:e3"),
+        ("utm_medium", "a phone number"): ("(###) ###-####", "touchpoint_id=P001:e3"),
+    }
+    assert "7946" not in outcome.message + json.dumps(outcome.sample)
+    assert "Garcia" not in outcome.message + json.dumps(outcome.sample)
 
 
 def test_failed_gate_rows_make_publish_refuse_and_show_in_run_history(warehouse) -> None:

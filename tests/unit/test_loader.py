@@ -1452,3 +1452,90 @@ def test_money_amounts_are_bounded_by_what_the_models_carry(wh: duckdb.DuckDBPyC
     ]
     assert loaded_rows(wh, "costs", "cost_id, amount") == [("k1", Decimal("1000000000.0000"))]
     assert loaded_rows(wh, "conversions", "conversion_id") == [("V1",), ("V2",)]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Personal data where none belongs
+# ---------------------------------------------------------------------------------------------------------------------
+
+PERSONAL_HEADER = (
+    "event_id,occurred_at,partner_id,channel,touch_type,anonymous_id,utm_source,utm_campaign,referral_code"
+)
+
+
+def test_phone_numbers_names_and_emails_in_identifiers_and_utm_values_are_refused_with_the_rule_named(
+    wh: duckdb.DuckDBPyConnection, landing: Path
+) -> None:
+    seed_master_data(wh, landing)
+    at = "2025-03-05T10:00:00Z"
+    rows = [  # data row: anonymous_id, utm_source, utm_campaign, referral_code -> expected (rule, column) or None
+        ("+44 20 7946 0958", "lumen-works", "webinar_c0001", "", ("personal_data", "anonymous_id")),
+        ("8f14e45f-ceea-467f-a0e6-4c3b2f1e0a11", "lumen-works", "Jane Doe", "", ("personal_data", "utm_campaign")),
+        ("+15551234567", "lumen-works", "", "", ("personal_data", "anonymous_id")),  # E.164
+        ("(555) 123-4567", "", "", "", ("personal_data", "anonymous_id")),
+        ("06 12 34 56 78", "", "", "", ("personal_data", "anonymous_id")),
+        ("a-1", "jane.doe@example.com", "", "", ("personal_data", "utm_source")),
+        ("a-2", "", "Doe, Maria", "", ("personal_data", "utm_campaign")),
+        ("a-3", "", "", "john a. smith", ("personal_data", "referral_code")),
+        # what partners and the generator deliver: codes, slugs, ids, numbers and dates that are no person
+        ("8f14e45f-ceea-467f-a0e6-4c3b2f1e0a12", "northwind-analytics", "bundle_offer_c0012", "NORTH001", None),
+        ("1234567890", "lumen-works", "always-on", "", None),  # a numeric id: digits alone are not judged
+        ("a-4", "partner portal", "Summer Sale 2026", "", None),
+        ("a-5", "lumen-works", "2026-12-03", "", None),
+        ("192.168.100.200", "lumen-works", "Grace Period", "LUMEN-2026-03", None),
+    ]
+    lines = [
+        ",".join([f"p{i}", at, "P001", "email", "click", f'"{anon}"', f'"{source}"', f'"{campaign}"', f'"{code}"'])
+        for i, (anon, source, campaign, code, _) in enumerate(rows, start=1)
+    ]
+    result = load(wh, landing, "P001/touchpoints/personal.csv", csv_text(PERSONAL_HEADER, *lines))
+
+    expected = [(i, *want) for i, (*_, want) in enumerate(rows, start=1) if want]
+    assert rejected(wh) == expected
+    assert (result.rows_loaded, result.rows_rejected) == (len(rows) - len(expected), len(expected))
+    reasons = dict(wh.execute("SELECT row_number, reason FROM audit.rejected_rows").fetchall())
+    assert reasons[1] == (
+        "P001/touchpoints/personal.csv row 1: anonymous_id '+## ## #### ####' looks like a phone number: personal "
+        "data does not belong in this column"
+    )
+    assert reasons[2] == (
+        "P001/touchpoints/personal.csv row 2: utm_campaign 'J*** D***' looks like a person's name: personal data "
+        "does not belong in this column"
+    )
+    assert "looks like an email address" in reasons[6] and "j***@example.com" in reasons[6]
+    assert not any(secret in " ".join(reasons.values()) for secret in ("7946", "Jane", "Doe", "jane.doe"))
+    loaded = [e for (e,) in loaded_rows(wh, "touchpoints", "event_id")]
+    assert loaded == [f"p{i}" for i, (*_, want) in enumerate(rows, start=1) if not want]
+
+
+def test_the_generators_identifiers_and_utm_values_are_not_taken_for_personal_data(tmp_path: Path) -> None:
+    from orchestration.personal_data import SHAPE_SQL
+    from partnerlens.synthetic import generate
+
+    generate(tmp_path, seed=7, touchpoints=30_000, partners=50, days=60, formats="csv", dirty_share=0.0)
+    checked = {feed: [c.name for c in contract.columns if c.no_personal_data] for feed, contract in CONTRACTS.items()}
+    assert checked == {
+        "agreements": [],
+        "campaign_partners": [],
+        "campaigns": [],
+        "conversions": ["anonymous_id"],
+        "costs": [],
+        "customers": ["anonymous_id"],
+        "opportunities": [],
+        "partners": [],
+        "touchpoints": ["anonymous_id", "utm_source", "utm_medium", "utm_campaign", "referral_code"],
+    }
+    con = duckdb.connect()
+    for feed, columns in checked.items():
+        files = sorted(tmp_path.glob(f"*/{feed}/*.csv"))
+        if not columns:
+            continue
+        assert files
+        source = f"read_csv({[str(f) for f in files]}, all_varchar = true, union_by_name = true)"
+        for column in columns:
+            values, hits = con.execute(
+                f"SELECT count({column}), count(*) FILTER (WHERE "
+                + " OR ".join(f"coalesce({looks_like(column)}, false)" for looks_like in SHAPE_SQL.values())
+                + f") FROM {source}"
+            ).fetchone()
+            assert values > 0 and hits == 0, (feed, column, values, hits)
