@@ -116,7 +116,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
         print(format_stage_line("generate", summary.wall_seconds, what))
     else:
-        print(format_stage_line("generate", None, f"{landing} already has feeds: the run loads what is new"))
+        # A later day: the partners' next delivery (the days since the last one), as a real night would bring it.
+        from partnerlens.synthetic import catch_up
+
+        caught_up = catch_up(landing)
+        if caught_up.summary is None:
+            print(format_stage_line("generate", None, f"{landing}: {caught_up.note}"))
+        else:
+            summary = caught_up.summary
+            if args.verbose:
+                print(summary)
+            rows = sum(summary.rows.values())
+            what = (
+                f"{caught_up.note}: {len(summary.files)} files, {rows:,} rows of "
+                f"{summary.window_start} .. {summary.window_end} into {landing}"
+            )
+            print(format_stage_line("generate", summary.wall_seconds, what))
     return _run(_parse_vars(args.vars), verbose=args.verbose)
 
 
@@ -429,10 +444,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
-    demo = command("demo", "generate demo feeds (when none have landed yet) and run the nightly job", epilog=RUN_EPILOG)
-    demo.add_argument("--seed", type=int, default=7, help="random seed of the generated demo feeds")
-    demo.add_argument("--touchpoints", type=int, default=200_000, help="about how many touchpoints to generate")
-    demo.add_argument("--partners", type=int, default=50, help="how many partners to generate")
+    demo = command(
+        "demo",
+        "generate demo feeds (a full delivery when none have landed yet, else the days since the last one) and run "
+        "the nightly job",
+        epilog=RUN_EPILOG,
+    )
+    demo.add_argument(
+        "--seed", type=int, default=7, help="random seed of the first demo delivery (later ones keep its arguments)"
+    )
+    demo.add_argument(
+        "--touchpoints", type=int, default=200_000, help="about how many touchpoints the first delivery has"
+    )
+    demo.add_argument("--partners", type=int, default=50, help="how many partners the first delivery has")
     _add_run_options(demo)
     demo.set_defaults(func=_cmd_demo)
 

@@ -59,6 +59,6 @@ Modules
 ``delivery``        ``generate()``: a full or an incremental (``since``) delivery
 """
 
-from partnerlens.synthetic.delivery import GenerateSummary, generate
+from partnerlens.synthetic.delivery import CatchUp, GenerateSummary, catch_up, generate
 
-__all__ = ["GenerateSummary", "generate"]
+__all__ = ["CatchUp", "GenerateSummary", "catch_up", "generate"]

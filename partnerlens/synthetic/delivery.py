@@ -115,3 +115,57 @@ def generate(
         dirty,
         time.perf_counter() - started,
     )
+
+
+@dataclass
+class CatchUp:
+    """What :func:`catch_up` found in a landing folder, and the delivery it wrote (if any)."""
+
+    last_day: date | None  # the last day of the newest delivery the folder's manifest lists (None: no manifest)
+    summary: GenerateSummary | None  # the delivery written now, or None when there was nothing to write
+    note: str
+
+
+def catch_up(out_dir: Path, end_date: date | None = None) -> CatchUp:
+    """Write the days a generated landing folder lacks, as the next night's delivery would bring them.
+
+    Reads ``_ground_truth/manifest.json``: when the newest delivery ends before ``end_date`` (default yesterday,
+    UTC), writes an incremental delivery from the day after it to ``end_date`` with the same arguments (seed,
+    volume, partners, days, dirty share, formats), so that the world goes on where it stopped. It writes at most
+    ``PLANNING_DAYS`` after the newest full delivery (campaigns and agreement versions beyond that were never
+    delivered). A folder without a manifest (feeds that were not generated here) is left as it is.
+    """
+    import json
+    from datetime import timedelta
+
+    from partnerlens.synthetic.parameters import PLANNING_DAYS
+
+    end_date = end_date or (datetime.now(UTC).date() - timedelta(days=1))
+    manifest_path = Path(out_dir) / "_ground_truth" / "manifest.json"
+    try:
+        deliveries = json.loads(manifest_path.read_text(encoding="utf-8")).get("deliveries") or {}
+    except (OSError, ValueError):
+        deliveries = {}
+    if not deliveries:
+        return CatchUp(None, None, "its feeds were not generated here (no manifest): the run loads what is new")
+    newest = max(deliveries.values(), key=lambda d: d["window"]["end"])
+    last_day = date.fromisoformat(newest["window"]["end"])
+    full_ends = [date.fromisoformat(d["window"]["end"]) for d in deliveries.values() if not d.get("incremental")]
+    horizon = max(full_ends, default=last_day) + timedelta(days=PLANNING_DAYS)
+    until = min(end_date, horizon)
+    if until <= last_day:
+        why = "up to date" if end_date <= last_day else f"past the {PLANNING_DAYS} days its campaigns are planned for"
+        return CatchUp(last_day, None, f"feeds up to {last_day} already landed ({why}): the run loads what is new")
+    arguments = newest["arguments"]
+    summary = generate(
+        Path(out_dir),
+        seed=int(arguments["seed"]),
+        touchpoints=int(arguments["touchpoints"]),
+        partners=int(arguments["partners"]),
+        days=int(arguments["days"]),
+        end_date=until,
+        dirty_share=float(arguments["dirty_share"]),
+        since=last_day + timedelta(days=1),
+        formats=str(arguments["formats"]),
+    )
+    return CatchUp(last_day, summary, f"the next delivery after {last_day}")

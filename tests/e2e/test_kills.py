@@ -387,3 +387,64 @@ def test_a_publish_killed_inside_its_transaction_serves_wholly_old_or_wholly_new
     assert served(root) == candidate_schema(rerun.run_id)
     assert proposed(root, candidate_schema(rerun.run_id))[0] == 0
     assert ledger(root) == (count, total, per_run)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# `make demo` again on a later day
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_the_demo_again_on_a_later_day_lands_the_next_delivery_and_loads_only_files_it_has_not_seen(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partnerlens.synthetic import catch_up, generate
+
+    root = tmp_path
+    for name in (WAREHOUSE, WAREHOUSE + ".wal"):
+        if (published / name).exists():
+            shutil.copy(published / name, root / name)
+    shutil.copytree(published / "landing", root / "landing")
+    shutil.copytree(published / "dbt_target", root / "dbt_target")
+    apply_env(monkeypatch, root)
+    # The demo ran yesterday: its loads are a day old (a night without new files fails gate 1's delivery check).
+    with duckdb.connect(str(root / WAREHOUSE)) as con:
+        con.execute(
+            "update audit.load_log "
+            "set started_at = started_at - interval 1 day, finished_at = finished_at - interval 1 day"
+        )
+        seen = {f for (f,) in con.execute("select source_file from audit.load_log").fetchall()}
+        published_before = con.execute("select count(*) from audit.publish_log where outcome = 'published'").fetchone()
+    # What the next night's delivery holds, written independently into a folder of its own.
+    expected = generate(root / "expected", end_date=yesterday(), since=yesterday(), **GENERATOR)
+    assert expected.files
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "partnerlens", "demo"],
+        cwd=PROJECT_DIR,
+        env=child_env(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=1800,
+    )
+
+    assert completed.returncode == 0, completed.stdout[-6000:]
+    before_day = yesterday() - timedelta(days=1)
+    assert f"the next delivery after {before_day}: {len(expected.files)} files" in completed.stdout
+    assert f"of {yesterday()} .. {yesterday()} into {root / 'landing'}" in completed.stdout
+    for rel in expected.files:  # the demo wrote exactly the next delivery, byte for byte
+        assert (root / "landing" / rel).read_bytes() == (root / "expected" / rel).read_bytes()
+    with duckdb.connect(str(root / WAREHOUSE), read_only=True) as con:
+        (run_id,) = con.execute(
+            "select run_id from audit.publish_log where outcome = 'published' order by published_at desc limit 1"
+        ).fetchone()
+        loads = con.execute("select source_file, status from audit.load_log where run_id = ?", [run_id]).fetchall()
+        published_after = con.execute("select count(*) from audit.publish_log where outcome = 'published'").fetchone()
+    assert published_after[0] == published_before[0] + 1
+    assert sorted(f for f, status in loads if status == "loaded") == sorted(expected.files)
+    assert {status for f, status in loads if f in seen} == {"skipped_duplicate"}  # seen before: not loaded again
+
+    # The same day once more: nothing is missing, nothing is written.
+    again = catch_up(root / "landing")
+    assert again.summary is None and again.last_day == yesterday()
+    assert f"feeds up to {yesterday()} already landed (up to date)" in again.note

@@ -436,3 +436,36 @@ def test_streaming_keeps_memory_flat() -> None:
     assert stats["bytes"] > 60 * megabyte, stats
     assert stats["rss_growth"] < 220 * megabyte, stats
     assert stats["arrow_peak"] < 90 * megabyte, stats
+
+
+def test_catch_up_writes_the_days_a_landing_folder_lacks_with_the_arguments_it_was_generated_with(
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    from partnerlens.synthetic import catch_up
+
+    arguments = {"seed": 3, "touchpoints": 800, "partners": 3, "days": 20, "formats": "csv", "dirty_share": 0.0}
+    first_end = date(2025, 6, 10)
+    generate(tmp_path / "landing", end_date=first_end, **arguments)
+
+    caught = catch_up(tmp_path / "landing", end_date=date(2025, 6, 13))
+    assert caught.last_day == first_end and caught.summary is not None
+    assert (caught.summary.window_start, caught.summary.window_end) == (date(2025, 6, 11), date(2025, 6, 13))
+    # exactly what `generate --since` with the first delivery's arguments writes
+    expected = generate(tmp_path / "expected", end_date=date(2025, 6, 13), since=date(2025, 6, 11), **arguments)
+    assert sorted(caught.summary.files) == sorted(expected.files)
+    for rel in expected.files:
+        assert (tmp_path / "landing" / rel).read_bytes() == (tmp_path / "expected" / rel).read_bytes()
+
+    # up to date: nothing is written
+    again = catch_up(tmp_path / "landing", end_date=date(2025, 6, 13))
+    assert again.summary is None and again.last_day == date(2025, 6, 13) and "(up to date)" in again.note
+    # never beyond the days the first delivery planned campaigns and agreements for
+    late = catch_up(tmp_path / "landing", end_date=first_end + timedelta(days=400))
+    assert late.summary is not None and late.summary.window_end == first_end + timedelta(days=90)
+    assert "campaigns are planned for" in catch_up(tmp_path / "landing", end_date=first_end + timedelta(days=401)).note
+    # feeds that were not generated here are left as they are
+    (tmp_path / "other" / "P001" / "touchpoints").mkdir(parents=True)
+    alien = catch_up(tmp_path / "other", end_date=date(2025, 6, 13))
+    assert alien.summary is None and alien.last_day is None and "no manifest" in alien.note
