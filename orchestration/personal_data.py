@@ -45,15 +45,20 @@ def _digits(value: str) -> str:
 
 def email_sql(value: str) -> str:
     """SQL: the value (an expression) holds an email address."""
-    return f"(contains({value}, '@') AND regexp_matches({value}, {lit(EMAIL_PATTERN)}))"
+    return f"CASE WHEN contains({value}, '@') THEN regexp_matches({value}, {lit(EMAIL_PATTERN)}) ELSE FALSE END"
+
+
+# The shapes are cheap regular expressions; the costly parts (counting digits, looking words up) run only on the rare
+# values of that shape: CASE evaluates a branch for the rows that reach it, where AND may evaluate both sides.
 
 
 def phone_sql(value: str) -> str:
     """SQL: the whole value is written like a phone number."""
     return (
-        f"((regexp_full_match({value}, {lit(PHONE_INTERNATIONAL)}) AND {_digits(value)} BETWEEN 8 AND 15)"
-        f" OR (regexp_full_match({value}, {lit(PHONE_NATIONAL)}) AND {_digits(value)} BETWEEN 9 AND 15"
-        f" AND NOT regexp_full_match({value}, {lit(DOTTED_QUAD)})))"
+        f"CASE WHEN regexp_full_match({value}, {lit(PHONE_INTERNATIONAL)}) THEN {_digits(value)} BETWEEN 8 AND 15"
+        f" WHEN regexp_full_match({value}, {lit(PHONE_NATIONAL)})"
+        f" THEN {_digits(value)} BETWEEN 9 AND 15 AND NOT regexp_full_match({value}, {lit(DOTTED_QUAD)})"
+        " ELSE FALSE END"
     )
 
 
@@ -62,8 +67,8 @@ def person_name_sql(value: str) -> str:
     names = "[" + ", ".join(lit(n) for n in GIVEN_NAMES) + "]"
     words = f"regexp_split_to_array(lower({value}), {lit(_NAME_SEPARATORS)})"
     return (
-        f"(contains({value}, ' ') AND regexp_full_match({value}, {lit(PERSON_NAME_SHAPE)})"
-        f" AND list_has_any({words}, {names}))"
+        f"CASE WHEN contains({value}, ' ') AND regexp_full_match({value}, {lit(PERSON_NAME_SHAPE)})"
+        f" THEN list_has_any({words}, {names}) ELSE FALSE END"
     )
 
 
