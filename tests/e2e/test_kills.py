@@ -16,6 +16,7 @@ lines), added up here; the served marts are compared through a SHA-256 of all th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -32,7 +33,7 @@ import duckdb
 import pytest
 
 from tests.support.env import PROJECT_DIR, apply_env, child_env, env_at
-from tests.support.warehouse import published_fingerprint
+from tests.support.warehouse import published_fingerprint, served_file
 
 pytestmark = pytest.mark.e2e
 
@@ -60,17 +61,34 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def copy_published(published: Path, root: Path) -> None:
+    """The published warehouse, its served file, landing folder and dbt artifacts, copied into `root`."""
+    for name in (WAREHOUSE, WAREHOUSE + ".wal"):
+        if (published / name).exists():
+            shutil.copy(published / name, root / name)
+    shutil.copy(served_file(published / WAREHOUSE), served_file(root / WAREHOUSE))
+    shutil.copytree(published / "landing", root / "landing")
+    shutil.copytree(published / "dbt_target", root / "dbt_target")
+
+
+def served_digest(root: Path) -> str:
+    """SHA-256 of the served file, the one readers open."""
+    return hashlib.sha256(served_file(root / WAREHOUSE).read_bytes()).hexdigest()
+
+
+def served_version(root: Path) -> str:
+    """The version the served file says it serves."""
+    with duckdb.connect(str(served_file(root / WAREHOUSE)), read_only=True) as con:
+        return con.execute("select schema_name from audit.served").fetchone()[0]
+
+
 @pytest.fixture
 def next_day(published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the published warehouse (and its landing folder, dbt artifacts), with yesterday's delivery
     landed; the environment points at it."""
     from partnerlens.synthetic import generate
 
-    for name in (WAREHOUSE, WAREHOUSE + ".wal"):
-        if (published / name).exists():
-            shutil.copy(published / name, tmp_path / name)
-    shutil.copytree(published / "landing", tmp_path / "landing")
-    shutil.copytree(published / "dbt_target", tmp_path / "dbt_target")
+    copy_published(published, tmp_path)
     apply_env(monkeypatch, tmp_path)
     generate(tmp_path / "landing", end_date=yesterday(), since=yesterday(), **GENERATOR)
     return tmp_path
@@ -232,6 +250,7 @@ def test_a_run_killed_while_dbt_builds_leaves_the_marts_and_the_ledger_and_no_db
 ) -> None:
     root = next_day
     marts_before, ledger_before, log_before = published_fingerprint(root / WAREHOUSE), ledger(root), publish_log(root)
+    served_before = served_digest(root)
 
     # The parent alone is killed. dbt is frozen first: nothing it could still do by itself (notice that its output
     # pipe broke, finish a model) can end it, only the kernel's tether to its parent.
@@ -246,6 +265,7 @@ def test_a_run_killed_while_dbt_builds_leaves_the_marts_and_the_ledger_and_no_db
     assert published_fingerprint(root / WAREHOUSE) == marts_before
     assert ledger(root) == ledger_before
     assert publish_log(root) == log_before
+    assert served_digest(root) == served_before  # readers' file, byte for byte
 
     # The whole process group is killed (a terminal's Ctrl-\ or a supervisor stopping the job).
     run = start_run(root)
@@ -262,6 +282,7 @@ def test_a_run_killed_while_dbt_builds_leaves_the_marts_and_the_ledger_and_no_db
     assert published_fingerprint(root / WAREHOUSE) == marts_before
     assert ledger(root) == ledger_before
     assert publish_log(root) == log_before
+    assert served_digest(root) == served_before
 
     # The next run goes through: it publishes yesterday's delivery and books what it proposed, once.
     run = start_run(root)
@@ -276,6 +297,7 @@ def test_a_run_killed_while_dbt_builds_leaves_the_marts_and_the_ledger_and_no_db
     assert (count, total) == (ledger_before[0] + rows, ledger_before[1] + amount)
     assert per_run == {**ledger_before[2], final_run: rows}
     assert publish_log(root) == [*log_before, (final_run, "published")]
+    assert served_version(root) == schema  # and readers see it
 
 
 def served_schema_of(log: list[tuple[str, str]]) -> str:
@@ -351,6 +373,8 @@ def test_a_publish_killed_inside_its_transaction_serves_wholly_old_or_wholly_new
     root = next_day
     marts_before, ledger_before, log_before = published_fingerprint(root / WAREHOUSE), ledger(root), publish_log(root)
     old_schema = served(root)
+    served_before = served_digest(root)
+    assert served_version(root) == old_schema
 
     # A real candidate: the nightly job without its publish and share steps (loads, gate 1, dbt build, gate 2).
     unpublished = {dg.AssetKey(["published", "marts"]), dg.AssetKey(["share", "scorecards"])}
@@ -369,6 +393,7 @@ def test_a_publish_killed_inside_its_transaction_serves_wholly_old_or_wholly_new
     assert published_fingerprint(root / WAREHOUSE) == marts_before
     assert ledger(root) == ledger_before
     assert publish_log(root) == log_before
+    assert served_digest(root) == served_before
 
     # Killed right after COMMIT, before any checkpoint: the change is only in the write-ahead log, which DuckDB
     # replays on the next open. Reopened, all of it happened: every view serves the candidate, the lines are booked.
@@ -380,6 +405,8 @@ def test_a_publish_killed_inside_its_transaction_serves_wholly_old_or_wholly_new
     assert (count, total) == (ledger_before[0] + rows, ledger_before[1] + amount)
     assert per_run == {**ledger_before[2], built.run_id: rows}
     assert publish_log(root) == [*log_before, (built.run_id, "published")]
+    # Readers' served file is rewritten after the commit, which the killed process never reached: still wholly old.
+    assert served_digest(root) == served_before
 
     # The next nightly, on the same feeds: it publishes, and books nothing the killed publish had booked.
     rerun = run_nightly()
@@ -387,6 +414,7 @@ def test_a_publish_killed_inside_its_transaction_serves_wholly_old_or_wholly_new
     assert served(root) == candidate_schema(rerun.run_id)
     assert proposed(root, candidate_schema(rerun.run_id))[0] == 0
     assert ledger(root) == (count, total, per_run)
+    assert served_version(root) == candidate_schema(rerun.run_id)  # readers see the new version, wholly
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -400,11 +428,7 @@ def test_the_demo_again_on_a_later_day_lands_the_next_delivery_and_loads_only_fi
     from partnerlens.synthetic import catch_up, generate
 
     root = tmp_path
-    for name in (WAREHOUSE, WAREHOUSE + ".wal"):
-        if (published / name).exists():
-            shutil.copy(published / name, root / name)
-    shutil.copytree(published / "landing", root / "landing")
-    shutil.copytree(published / "dbt_target", root / "dbt_target")
+    copy_published(published, root)
     apply_env(monkeypatch, root)
     # The demo ran yesterday: its loads are a day old (a night without new files fails gate 1's delivery check).
     with duckdb.connect(str(root / WAREHOUSE)) as con:
