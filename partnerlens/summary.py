@@ -223,9 +223,10 @@ def print_run_summary(
         print("\n== Published marts")
         print(f"marts: nothing published yet (no served file {served.name})")
         return
-    from orchestration.warehouse.integrity import WarehouseDamaged, connect_warehouse
+    from orchestration.warehouse.integrity import WarehouseDamaged, check_warehouse, connect_warehouse
 
     try:
+        check_warehouse(served, served=True)
         served_con = connect_warehouse(served, read_only=True, served=True)
     except WarehouseDamaged as damaged:
         print(f"\nThe marts are not shown: {damaged}")

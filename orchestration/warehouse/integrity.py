@@ -2,14 +2,15 @@
 written to.
 
 Every command and every step opens the warehouse through :func:`connect_warehouse`, and every reader opens the served
-warehouse (:mod:`orchestration.warehouse.served`) the same way. Before DuckDB sees the file it is
-checked against DuckDB's own layout: a main header that starts with the magic bytes ``DUCK`` and the two database
-headers after it (an empty file, random bytes or a file cut within its headers fail here). DuckDB's own refusals when it
-opens the file (a file cut short, e.g. by a full disk or an interrupted copy, lacks the blocks its header points to; a
-checksum that does not match; a write-ahead log it cannot replay) are reported the same way, and DuckDB refuses before
-it writes anything. Being busy (another process holds the file) is not damage: that error is raised as DuckDB raises
-it. (The size a header describes is no test of a whole file: DuckDB counts free blocks at the end that it has already
-cut from the file.)
+warehouse (:mod:`orchestration.warehouse.served`) the same way. Before DuckDB sees the file it is checked against
+DuckDB's own layout: a main header that starts with the magic bytes ``DUCK`` and the two database headers after it (an
+empty file, random bytes or a file cut within its headers fail here). DuckDB's own refusals when it opens the file (a
+file cut short, e.g. by a full disk or an interrupted copy, lacks the blocks its header points to; a checksum that does
+not match; a write-ahead log it cannot replay) are reported the same way, and DuckDB refuses before it writes anything.
+A file cut short after the blocks DuckDB reads when it opens is found by looking where every table's blocks lie
+(:func:`check_warehouse`, at the start of a run and of every command). Being busy (another process holds the file) is
+not damage: that error is raised as DuckDB raises it. (The size a header describes is no test of a whole file: DuckDB
+counts free blocks at the end that it has already cut from the file.)
 """
 
 from __future__ import annotations
@@ -75,11 +76,36 @@ def damaged_message(path: Path, reason: str, served: bool = False) -> str:
     )
 
 
+def blocks_beyond_end(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """Why the tables of the open file ``con`` cannot all be read (a block they keep lies past the end of the file,
+    which was cut short), or None. DuckDB reads a table's blocks only when it is queried; this reads only where they
+    lie (``pragma_storage_info``), which costs milliseconds per table."""
+    block_size = con.execute("select block_size from pragma_database_size()").fetchone()[0]
+    size = path.stat().st_size
+    capacity = (size - DATA_START) // block_size if block_size else 0
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where database_name = current_database() and not temporary order by all"
+    ).fetchall()
+    for schema, table in tables:
+        quoted = '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
+        last = con.execute(
+            "select max(block_id) from pragma_storage_info(?) where persistent and block_id >= 0", [quoted]
+        ).fetchone()[0]
+        if last is not None and last >= capacity:
+            return (
+                f"it is truncated: {size:,} bytes hold {capacity:,} blocks, but {schema}.{table} keeps data in block "
+                f"{last:,}"
+            )
+    return None
+
+
 def check_warehouse(path: Path, served: bool = False) -> None:
     """Raise WarehouseDamaged when the file at `path` is damaged (a missing file is fine: it is created).
 
-    Besides the headers, DuckDB opens the file read-only and lets go of it again (this writes nothing, and a file
-    another process holds is not judged here). ``served``: the file is the served warehouse (another way out).
+    Besides the headers, DuckDB opens the file read-only, every table's blocks are looked for within the file
+    (:func:`blocks_beyond_end`), and the file is let go of again: this writes nothing, and a file another process
+    holds is not judged here. ``served``: the file is the served warehouse (another way out).
     """
     reason = damage(path)
     if reason:
@@ -87,10 +113,21 @@ def check_warehouse(path: Path, served: bool = False) -> None:
     if not path.exists():
         return
     try:
-        duckdb.connect(str(path), read_only=True).close()
+        con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
         if is_damage_error(error):
             raise WarehouseDamaged(damaged_message(path, str(error).strip().splitlines()[0], served)) from error
+        return
+    try:
+        reason = blocks_beyond_end(con, path)
+    except duckdb.Error as error:
+        if not is_damage_error(error):
+            raise
+        reason = str(error).strip().splitlines()[0]
+    finally:
+        con.close()
+    if reason:
+        raise WarehouseDamaged(damaged_message(path, reason, served))
 
 
 def is_damage_error(error: BaseException) -> bool:

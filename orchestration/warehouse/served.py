@@ -161,6 +161,7 @@ def connect_served(served: Path) -> duckdb.DuckDBPyConnection:
         raise ServedNotFound(
             f"No served warehouse at {served}: the nightly job (`partnerlens run`) writes it when it publishes."
         )
-    from orchestration.warehouse.integrity import connect_warehouse
+    from orchestration.warehouse.integrity import check_warehouse, connect_warehouse
 
-    return connect_warehouse(served, read_only=True, served=True)  # a damaged copy is refused by name
+    check_warehouse(served, served=True)  # a damaged copy is refused by name
+    return connect_warehouse(served, read_only=True, served=True)

@@ -130,9 +130,20 @@ def _stat(pid: int) -> list[str] | None:
 
 
 def alive(pid: int) -> bool:
-    """A process that exists and has not exited (a zombie has exited: it only waits to be reaped)."""
-    fields = _stat(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
+    """A process that exists and has not exited: any of its threads still runs. (A zombie has exited and only waits to
+    be reaped; but its first thread turns zombie while the others are still being torn down, holding its files.)"""
+    try:
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return False
+    for thread in threads:
+        try:
+            state = Path(f"/proc/{pid}/task/{thread}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def processes() -> list[int]:
@@ -141,7 +152,7 @@ def processes() -> list[int]:
 
 def group_members(pgid: int) -> list[int]:
     """Live processes of a process group."""
-    return [pid for pid in processes() if (f := _stat(pid)) and int(f[2]) == pgid and f[0] not in ("Z", "X")]
+    return [pid for pid in processes() if (f := _stat(pid)) and int(f[2]) == pgid and alive(pid)]
 
 
 def cmdline(pid: int) -> list[str]:
