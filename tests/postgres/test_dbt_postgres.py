@@ -24,7 +24,6 @@ from tests.support.postgres import PostgresCluster
 
 DBT = Path(sys.executable).with_name("dbt")
 MACRO_TESTS = PROJECT_DIR / "data-tests" / "macros"
-MARTS_SCHEMA = "marts_postgres"
 
 
 def run_dbt(args: list[str], root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -69,22 +68,29 @@ class PostgresBuild:
     root: Path
     duckdb_warehouse: Path
     loads: dict
+    run_id: str
+    published: object
 
 
 @pytest.fixture(scope="module")
 def postgres_build(
     built_warehouse, postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PostgresBuild]:
-    """The night's landing folder loaded into PostgreSQL, then the nightly's dbt build there."""
+    """The night's landing folder loaded into PostgreSQL, the nightly's dbt build into the run's candidate schema,
+    published into `marts` (the gates do not run on PostgreSQL yet)."""
     import duckdb
 
     from orchestration.feeds.postgres_loads import load_all_postgres
+    from orchestration.project import ledger_models, published_models
+    from orchestration.warehouse.postgres_publish import publish_candidate_postgres
+    from orchestration.warehouse.versions import candidate_schema
 
     root = tmp_path_factory.mktemp("postgres_build")
     env = postgres_cluster.env(postgres_cluster.create_database("nightly"))
     with duckdb.connect(str(built_warehouse.warehouse), read_only=True) as con:
         (as_of,) = con.execute("select max(status_as_of) from marts.fct_partner_payouts").fetchone()
-    dbt_vars = {"marts_schema": MARTS_SCHEMA, "run_id": built_warehouse.run_id, "payout_as_of_date": str(as_of)}
+    run_id = built_warehouse.run_id
+    dbt_vars = {"marts_schema": candidate_schema(run_id), "run_id": run_id, "payout_as_of_date": str(as_of)}
     with pytest.MonkeyPatch.context() as monkeypatch:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
@@ -104,7 +110,14 @@ def postgres_build(
             root,
             env,
         )
-        yield PostgresBuild(completed, root, built_warehouse.warehouse, loads)
+        published = None
+        if completed.returncode == 0:
+            pg = postgres_cluster.connect(env["PARTNERLENS_PG_DATABASE"])
+            try:
+                published = publish_candidate_postgres(pg, run_id, published_models(), ledger_models())
+            finally:
+                pg.close()
+        yield PostgresBuild(completed, root, built_warehouse.warehouse, loads, run_id, published)
 
 
 #: Columns that differ between any two loads of the same files: when and by which load they were loaded.
@@ -113,7 +126,8 @@ LOAD_VOLATILE = {"_loaded_at", "_load_id", "load_id", "rejected_at", "run_id", "
 
 def test_postgres_loads_what_duckdb_loads(postgres_build: PostgresBuild, tmp_path: Path) -> None:
     """Every raw table, every rejected row (rule, column, reason, record) and every load-log row (status, counts,
-    message) of the PostgreSQL load equals the DuckDB night's, lineage columns included."""
+    message) of the PostgreSQL load equals the DuckDB night's, lineage columns included. Only that night's loads
+    count: other tests may run the nightly again on the session's warehouse (skipping every file)."""
     import duckdb
 
     from orchestration.warehouse.postgres import connect, copy_to_duckdb
@@ -144,8 +158,17 @@ def test_postgres_loads_what_duckdb_loads(postgres_build: PostgresBuild, tmp_pat
                 if c not in LOAD_VOLATILE
             ]
             picked = ", ".join(f'"{c}"' for c in columns)
-            night = f'select {picked} from night."{schema}"."{table}"'
-            here = f'select {picked} from "{schema}__{table}"'
+            night_loads = f"select load_id from night.audit.load_log where run_id = '{postgres_build.run_id}'"
+            here_loads = f"select load_id from audit__load_log where run_id = '{postgres_build.run_id}'"
+            of_night = {"load_log": "run_id = '{run}'", "rejected_rows": "load_id in ({loads})"}.get(
+                table, "_load_id in ({loads})" if table != "ground_truth_partner_effects" else "true"
+            )
+            night = f'select {picked} from night."{schema}"."{table}" where ' + of_night.format(
+                run=postgres_build.run_id, loads=night_loads
+            )
+            here = f'select {picked} from "{schema}__{table}" where ' + of_night.format(
+                run=postgres_build.run_id, loads=here_loads
+            )
             (only_night,) = duck.execute(f"select count(*) from ({night} except all {here})").fetchall()[0]
             (only_here,) = duck.execute(f"select count(*) from ({here} except all {night})").fetchall()[0]
             (total,) = duck.execute(f"select count(*) from ({night})").fetchall()[0]
@@ -178,9 +201,11 @@ def test_the_nightly_dbt_build_succeeds_on_postgres(postgres_build: PostgresBuil
 
 
 def test_every_published_mart_on_postgres_equals_the_duckdb_one(postgres_build: PostgresBuild, tmp_path: Path) -> None:
-    """The same rows (exact counts, the same keys, text, dates and integers exactly), every number within 1e-9 of
-    its size, decimals included: no decimal may differ even by one unit of its last place."""
+    """The marts `marts` serves on PostgreSQL after publishing equal the ones DuckDB publishes: the same rows (exact
+    counts, the same keys, text, dates and integers exactly), every number within 1e-9 of its size, decimals
+    included (no decimal may differ even by one unit of its last place)."""
     assert postgres_build.completed.returncode == 0, postgres_build.completed.stdout[-4000:]
+    assert postgres_build.published is not None
     import duckdb
 
     with duckdb.connect(str(postgres_build.duckdb_warehouse), read_only=True) as con:
@@ -188,8 +213,43 @@ def test_every_published_mart_on_postgres_equals_the_duckdb_one(postgres_build: 
         counts = {m: con.execute(f'select count(*) from marts."{m}"').fetchone()[0] for m in marts}
     assert len(marts) >= 13
     snapshot(postgres_build.duckdb_warehouse, tmp_path / "duckdb")
-    snapshot_postgres(MARTS_SCHEMA, tmp_path / "postgres", marts)
+    snapshot_postgres("marts", tmp_path / "postgres", marts)
     result = compare(tmp_path / "duckdb", tmp_path / "postgres", tolerance=1e-9, last_place=False)
     assert result.marts == sorted(marts)
     assert result.equal, "\n".join(f"{d.mart}: {d.problem}" for d in result.differences)
     assert counts["fct_attribution_credits"] > 1000 and counts["fct_partner_payouts"] > 0
+
+
+def test_publishing_books_the_ledger_lines_duckdb_booked(postgres_build: PostgresBuild) -> None:
+    """The publish step appended the run's proposed payout lines to ledger.payout_lines, in the same transaction as
+    the view swap: the same lines as the DuckDB night booked (booked_at aside)."""
+    assert postgres_build.published is not None, postgres_build.completed.stdout[-4000:]
+    import duckdb
+
+    from orchestration.warehouse.postgres import connect, copy_to_duckdb
+
+    duck = duckdb.connect()
+    duck.execute(f"attach '{postgres_build.duckdb_warehouse}' as night (read_only)").fetchall()
+    pg = connect()
+    try:
+        copy_to_duckdb(pg, "ledger", "payout_lines", duck, "ledger_here")
+    finally:
+        pg.close()
+    columns = [
+        c
+        for (c,) in duck.execute(
+            "select column_name from information_schema.columns where table_catalog = 'night'"
+            " and table_schema = 'ledger' and table_name = 'payout_lines' order by ordinal_position"
+        ).fetchall()
+        if c != "booked_at"
+    ]
+    picked = ", ".join(f'"{c}"' for c in columns)
+    night = f"select {picked} from night.ledger.payout_lines where booked_in_run = '{postgres_build.run_id}'"
+    here = f"select {picked} from ledger_here"
+    (booked,) = duck.execute(f"select count(*) from ({night})").fetchall()[0]
+    (only_night,) = duck.execute(f"select count(*) from ({night} except all {here})").fetchall()[0]
+    (only_here,) = duck.execute(f"select count(*) from ({here} except all {night})").fetchall()[0]
+    duck.close()
+    assert booked > 0
+    assert (only_night, only_here) == (0, 0)
+    assert postgres_build.published.row_counts["appended:ledger.payout_lines"] == booked
