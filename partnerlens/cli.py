@@ -75,6 +75,13 @@ def _run(dbt_vars: dict | None = None, full_refresh: bool = False, verbose: bool
             print(f"  {line}", file=sys.stderr)
         print(where, file=sys.stderr)
         return 1
+    if reporter.nothing_new:
+        print(
+            "\nThe nightly run succeeded with nothing new since the last publish: nothing was built or published; "
+            f"readers keep the published marts of {served_path()} as they were."
+        )
+        print(where)
+        return 0
     print(f"\nThe nightly run succeeded; readers open the published marts in schema `marts` of {served_path()}.")
     print(where)
     return 0

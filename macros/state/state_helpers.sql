@@ -54,12 +54,13 @@
 {%- endmacro %}
 
 {% macro state_changed_keys(models, column) -%}
-    {#- The values of `column` on every row that the state models `models` wrote or retired in this build: the keys
-        whose rows changed tonight. -#}
+    {#- The values of `column` on every row that the state models `models` (upstream of the model being built) wrote
+        or retired in this build: the keys whose rows changed tonight. -#}
     {%- for name in models %}
-        select {{ column }} from {{ state_delta(ref(name)) }} as written_{{ loop.index }}
+        {%- set upstream = this.incorporate(path={'identifier': name}) %}
+        select {{ column }} from {{ state_delta(upstream) }} as written_{{ loop.index }}
         union
-        select {{ column }} from {{ state_removed(ref(name)) }} as retired_{{ loop.index }}
+        select {{ column }} from {{ state_removed(upstream) }} as retired_{{ loop.index }}
         {%- if not loop.last %} union {% endif %}
     {%- endfor %}
 {%- endmacro %}

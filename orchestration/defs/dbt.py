@@ -78,7 +78,8 @@ def build_metadata(plan: BuildPlan) -> dict[str, Any]:
     """What the build planned, for the run's log, the Dagster UI and the command line."""
     return {
         "build_mode": plan.mode,
-        "build_summary": plan.describe(),
+        "build_summary": plan.headline(),
+        "build_plan": plan.describe(),
         "build_seq": plan.build_seq,
         "new_loads": plan.new_load_count,
         "state_schema": plan.state_schema or "",

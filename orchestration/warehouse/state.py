@@ -217,6 +217,14 @@ class BuildPlan:
             return f"incremental build on {self.base.candidate_schema}: {self.new_load_count} new loads ({feeds})"
         return f"full build: {self.reason}"
 
+    def headline(self) -> str:
+        """A few words for the command line's stage line."""
+        if self.mode == SKIPPED:
+            return f"nothing new: build and publish skipped, `marts` keeps serving {self.base.candidate_schema}"
+        if self.mode == INCREMENTAL:
+            return f"incremental build, {self.new_load_count:,} new loads"
+        return f"full build ({self.reason})"
+
     def dbt_vars(self) -> dict[str, Any]:
         """The vars that tell the dbt build which version it writes, and where."""
         return {"marts_schema": self.candidate_schema, "state_schema": self.state_schema, "build_seq": self.build_seq}
