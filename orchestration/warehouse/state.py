@@ -344,10 +344,9 @@ def state_schemas(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [
         r[0]
         for r in con.execute(
-            "select schema_name from information_schema.schemata where schema_name like ? order by 1",
-            [STATE_PREFIX.replace("_", r"\_") + "%"],
+            "select schema_name from information_schema.schemata where starts_with(schema_name, ?) order by 1",
+            [STATE_PREFIX],
         ).fetchall()
-        if r[0].startswith(STATE_PREFIX)
     ]
 
 
@@ -369,8 +368,8 @@ def _kept_builds(con: duckdb.DuckDBPyConnection) -> list[Build]:
     schemas = {
         r[0]
         for r in con.execute(
-            "select schema_name from information_schema.schemata where schema_name like ?",
-            [CANDIDATE_PREFIX.replace("_", r"\_") + "%"],
+            "select schema_name from information_schema.schemata where starts_with(schema_name, ?)",
+            [CANDIDATE_PREFIX],
         ).fetchall()
     }
     published = {
