@@ -290,6 +290,7 @@ class Nights:
     failed_run: object
     night_2: object
     published_after_2: dict
+    night_2_touches: tuple[int, int]  # rows of int_touchpoints_resolved night 2 wrote, and all of them
     nothing_new: object
     published_after_nothing_new: dict
     after_restore: object
@@ -326,6 +327,7 @@ def nights(built_warehouse, tmp_path_factory: pytest.TempPathFactory) -> Nights:
         published_after_failure = published_fingerprint(warehouse)
         night_2 = run_nightly()
         published_after_2 = published_fingerprint(warehouse)
+        night_2_touches = touches_written(warehouse, night_2.run_id)
         nothing_new = run_nightly()
         published_after_nothing_new = published_fingerprint(warehouse)
         assert main(["restore"]) == 0
@@ -344,6 +346,7 @@ def nights(built_warehouse, tmp_path_factory: pytest.TempPathFactory) -> Nights:
         failed_run=failed,
         night_2=night_2,
         published_after_2=published_after_2,
+        night_2_touches=night_2_touches,
         nothing_new=nothing_new,
         published_after_nothing_new=published_after_nothing_new,
         after_restore=after_restore,
@@ -353,6 +356,18 @@ def nights(built_warehouse, tmp_path_factory: pytest.TempPathFactory) -> Nights:
 
 def _build_of(warehouse: Path, run_id: str) -> tuple:
     return next(b for b in builds(warehouse) if b[1] == run_id)
+
+
+def touches_written(warehouse: Path, run_id: str) -> tuple[int, int]:
+    """Rows of the touch resolution state the run's build wrote, and all current rows."""
+    seq, state = _build_of(warehouse, run_id)[0], _build_of(warehouse, run_id)[5]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            f'select count(*) filter (where _build_seq = ?), count(*) from "{state}".int_touchpoints_resolved', [seq]
+        ).fetchone()
+    finally:
+        con.close()
 
 
 def test_a_night_that_fails_leaves_the_served_marts_and_the_incremental_state_exactly_as_they_were(
@@ -368,18 +383,11 @@ def test_a_night_that_fails_leaves_the_served_marts_and_the_incremental_state_ex
 def test_the_next_night_is_incremental_and_reads_only_the_new_files(nights: Nights) -> None:
     assert nights.night_2.success and nights.reference.success
     warehouse = nights.a / "warehouse.duckdb"
-    seq, _, mode, _, base, state, candidate, new_loads = _build_of(warehouse, nights.night_2.run_id)
+    _, _, mode, _, base, state, _, new_loads = _build_of(warehouse, nights.night_2.run_id)
     first = builds(warehouse)[0]
     assert (mode, base, state) == ("incremental", first[0], first[5])
     assert new_loads == 2  # the late touch file and the late conversions file
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        written, total = con.execute(
-            f'select count(*) filter (where _build_seq = ?), count(*) from "{state}".int_touchpoints_resolved',
-            [seq],
-        ).fetchone()
-    finally:
-        con.close()
+    written, total = nights.night_2_touches
     # the late touch, and the touches re-resolved by the new link: nothing else was resolved again
     assert written == 1 + len(nights.late.linked_touches)
     assert total > 100 * written
