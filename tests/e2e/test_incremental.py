@@ -161,8 +161,9 @@ def pick_late_data(warehouse: Path) -> LateData:
     )
 
 
-def deliver_late_data(warehouse: Path, landing: Path, late: LateData) -> None:
-    """Land night 2's files: one partner file with the late touch, one commerce file with the three conversions."""
+def deliver_late_data(warehouse: Path, landing: Path, late: LateData, now: datetime) -> None:
+    """Land night 2's files: one partner file with the late touch, one commerce file with the three conversions
+    (the linking conversion and the refund an hour or two before `now`)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         touch_at = con.execute(
@@ -177,7 +178,6 @@ def deliver_late_data(warehouse: Path, landing: Path, late: LateData) -> None:
         ).fetchone()
     finally:
         con.close()
-    now = datetime.now(UTC)
     _write_csv(
         landing / late.touch_partner / "touchpoints" / "late_touch.csv",
         ["event_id", "occurred_at", "partner_id", "channel", "touch_type", "customer_id"],
@@ -312,8 +312,9 @@ def nights(built_warehouse, tmp_path_factory: pytest.TempPathFactory) -> Nights:
         shutil.copytree(built_warehouse.landing, root / "landing")
         roots[name] = root
     late = pick_late_data(roots["a"] / "warehouse.duckdb")
-    for root in roots.values():
-        deliver_late_data(root / "warehouse.duckdb", root / "landing", late)
+    now = datetime.now(UTC)
+    for root in roots.values():  # the very same files for both
+        deliver_late_data(root / "warehouse.duckdb", root / "landing", late, now)
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         a = apply_env(monkeypatch, roots["a"])
