@@ -20,7 +20,7 @@
 
 with
 
-identifiers as (
+linked_identifiers as (
 
     select * from {{ ref('int_customer_identifiers_linked') }}
 
@@ -65,28 +65,24 @@ changed_identifiers as (
 
 ),
 
-earlier_touches as (
-
-    select * from {{ state_relation(this) }}
-
-),
-
+-- earlier touches carrying such an identifier (read straight from the stored rows: a CTE read four times would be
+-- materialised whole)
 touches_to_resolve_again as (
 
     select earlier_touches.touchpoint_id
-    from earlier_touches
+    from {{ state_relation(this) }} as earlier_touches
     inner join changed_identifiers
         on changed_identifiers.identifier_type = 'customer_id'
         and earlier_touches.touch_customer_id = changed_identifiers.identifier_value
     union
     select earlier_touches.touchpoint_id
-    from earlier_touches
+    from {{ state_relation(this) }} as earlier_touches
     inner join changed_identifiers
         on changed_identifiers.identifier_type = 'email_sha256'
         and earlier_touches.touch_email_sha256 = changed_identifiers.identifier_value
     union
     select earlier_touches.touchpoint_id
-    from earlier_touches
+    from {{ state_relation(this) }} as earlier_touches
     inner join changed_identifiers
         on changed_identifiers.identifier_type = 'anonymous_id'
         and earlier_touches.touch_anonymous_id = changed_identifiers.identifier_value
@@ -123,9 +119,26 @@ touchpoints as (
         earlier_touches.loaded_at,
         earlier_touches.source_file,
         earlier_touches.source_row_number
-    from earlier_touches
+    from {{ state_relation(this) }} as earlier_touches
     inner join touches_to_resolve_again
         on earlier_touches.touchpoint_id = touches_to_resolve_again.touchpoint_id
+    {%- endif %}
+
+),
+
+-- the identity graph, reduced in an incremental build to the identifiers the touches carry
+identifiers as (
+
+    select linked_identifiers.*
+    from linked_identifiers
+    {%- if is_state_incremental() %}
+    where linked_identifiers.identifier_value in (
+        select touchpoints.customer_id from touchpoints
+        union
+        select touchpoints.email_sha256 from touchpoints
+        union
+        select touchpoints.anonymous_id from touchpoints
+    )
     {%- endif %}
 
 ),
