@@ -447,7 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "run the nightly job once, in this process", epilog=RUN_EPILOG)
     _add_run_options(run)
     run.add_argument(
-        "--full-refresh", action="store_true", help="rebuild dbt's incremental models from scratch (dbt --full-refresh)"
+        "--full-refresh",
+        action="store_true",
+        help=(
+            "rebuild every incremental model from all of raw into a new generation of the state (dbt --full-refresh);"
+            " the served version keeps its own until this build is published"
+        ),
     )
     run.set_defaults(func=_cmd_run)
 
