@@ -3,9 +3,15 @@
     python -m partnerlens.bench 1000000 10000000      (what `make bench` runs)
 
 For each scale it generates a partner ecosystem, runs the full nightly job on a fresh warehouse, then adds one more
-day of data and runs the nightly job again (the incremental run). Stages are the job's steps grouped as load, gate,
-build and publish; a sampler thread records the resident memory of this process and its children (dbt runs as a
-subprocess) every 50 ms, and each stage's peak is the highest sample inside its steps' time windows.
+day of data and runs the nightly job again (an incremental build), then runs it once more with nothing new (the build
+and publish are skipped). Stages are the job's steps grouped as load, gate, build, publish and share; a sampler thread
+records the resident memory of this process and its children (dbt runs as a subprocess) every 50 ms, and each stage's
+peak is the highest sample inside its steps' time windows.
+
+The check: a copy of the warehouse as the full night left it runs the same second night as a full refresh
+(`--full-refresh`, on the same landed files), and every published mart of the incremental night must equal it (row
+counts exact, numbers within 1e-9; partnerlens.compare). The full refresh's time is reported too, not measured
+against the targets.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-STAGES = ("generate", "load", "gate", "build", "publish")
+STAGES = ("generate", "load", "gate", "build", "publish", "share")
 
 
 class MemorySampler:
@@ -77,6 +83,8 @@ def stage_of(step_key: str) -> str:
         return "build"
     if step_key.startswith("published__"):
         return "publish"
+    if step_key.startswith("share__"):
+        return "share"
     return "gate"
 
 
@@ -96,12 +104,14 @@ def step_windows(instance, run_id: str) -> dict[str, list[tuple[float, float]]]:
     return windows
 
 
-def measure_run(sampler: MemorySampler, dbt_vars: dict | None = None) -> tuple[dict[str, StageFigure], float, bool]:
+def measure_run(
+    sampler: MemorySampler, dbt_vars: dict | None = None, full_refresh: bool = False
+) -> tuple[dict[str, StageFigure], float, bool]:
     from partnerlens.runner import dagster_instance, run_nightly
 
     instance = dagster_instance()
     started = time.time()
-    result = run_nightly(dbt_vars=dbt_vars, instance=instance)
+    result = run_nightly(dbt_vars=dbt_vars, instance=instance, full_refresh=full_refresh)
     wall = time.time() - started
     figures: dict[str, StageFigure] = {}
     for stage, windows in step_windows(instance, result.run_id).items():
@@ -114,6 +124,41 @@ def measure_run(sampler: MemorySampler, dbt_vars: dict | None = None) -> tuple[d
     return figures, wall, result.success
 
 
+def stage_rows(run: str, figures: dict[str, StageFigure]) -> list[list[str]]:
+    return [
+        [run, stage, f"{figures[stage].seconds:.1f}", f"{figures[stage].peak_mib:,.0f}", ""]
+        for stage in STAGES[1:]
+        if stage in figures
+    ]
+
+
+def end_to_end(run: str, figures: dict[str, StageFigure], wall: float, ok: bool, note: str) -> list[str]:
+    peak = max((f.peak_mib for f in figures.values()), default=0.0)
+    return [run, "nightly run (end to end)", f"{wall:.1f}", f"{peak:,.0f}", note + ("" if ok else " (FAILED)")]
+
+
+def copy_warehouse(source: Path, target: Path) -> None:
+    """Copy a warehouse file (and its write-ahead log, if any) that no process holds."""
+    shutil.copy(source, target)
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():
+        shutil.copy(wal, target.with_name(target.name + ".wal"))
+
+
+def equality_check(incremental: Path, reference: Path) -> str:
+    """Every published mart of the incremental night against the full refresh of the same night."""
+    from partnerlens.compare import compare
+
+    result = compare(incremental, reference, tolerance=1e-9)
+    if result.equal:
+        return (
+            f"yes: {len(result.marts)} marts identical (row counts exact; largest numeric difference "
+            f"{result.max_abs_difference:.2g})"
+        )
+    shown = "; ".join(f"{d.mart}: {d.problem}" for d in result.differences[:5])
+    return f"NO: {len(result.differences)} differences ({shown})"
+
+
 def table(rows: list[list[str]], headers: list[str]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -124,7 +169,8 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
     from partnerlens.synthetic import generate
 
     landing = workdir / "landing"
-    os.environ["PARTNERLENS_WAREHOUSE"] = str(workdir / "warehouse.duckdb")
+    warehouse = workdir / "warehouse.duckdb"
+    os.environ["PARTNERLENS_WAREHOUSE"] = str(warehouse)
     os.environ["PARTNERLENS_LANDING"] = str(landing)
     partners = max(50, touchpoints // 100_000)
     end = datetime.now(UTC).date() - timedelta(days=2)
@@ -153,6 +199,9 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
             ]
         )
 
+        # the full night's warehouse, copied before the second night: the full-refresh reference of the check
+        reference = workdir / "reference.duckdb"
+        copy_warehouse(warehouse, reference)
         generate(
             landing,
             seed=seed,
@@ -162,24 +211,27 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
             since=end + timedelta(days=1),
         )
         incr, incr_wall, ok2 = measure_run(sampler)
-        for stage in STAGES[1:]:
-            if stage in incr:
-                f = incr[stage]
-                rows.append(["incremental (+1 day)", stage, f"{f.seconds:.1f}", f"{f.peak_mib:,.0f}", ""])
-        incr_peak = max((f.peak_mib for f in incr.values()), default=0.0)
-        rows.append(
-            [
-                "incremental (+1 day)",
-                "nightly run (end to end)",
-                f"{incr_wall:.1f}",
-                f"{incr_peak:,.0f}",
-                f"{incr_wall / full_wall:.0%} of full" + ("" if ok2 else " (FAILED)"),
-            ]
-        )
+        rows += stage_rows("incremental (+1 day)", incr)
+        rows.append(end_to_end("incremental (+1 day)", incr, incr_wall, ok2, f"{incr_wall / full_wall:.0%} of full"))
+
+        idle, idle_wall, ok3 = measure_run(sampler)
+        rows += stage_rows("nothing new", idle)
+        rows.append(end_to_end("nothing new", idle, idle_wall, ok3, f"{idle_wall / full_wall:.0%} of full"))
+
+        os.environ["PARTNERLENS_WAREHOUSE"] = str(reference)
+        refreshed, refresh_wall, ok4 = measure_run(sampler, full_refresh=True)
+        os.environ["PARTNERLENS_WAREHOUSE"] = str(warehouse)
+        rows.append(end_to_end("full refresh (+1 day, the check)", refreshed, refresh_wall, ok4, ""))
+    check = equality_check(warehouse, reference) if ok2 and ok4 else "not checked: a run failed"
     header = (
         f"### {touchpoints:,} touchpoints ({partners} partners), {date.today().isoformat()}, {os.cpu_count()} cores"
     )
-    return header + "\n\n" + table(rows, ["run", "stage", "wall s", "peak MiB", "touchpoints/s"])
+    return (
+        header
+        + "\n\n"
+        + table(rows, ["run", "stage", "wall s", "peak MiB", "touchpoints/s"])
+        + f"\n\nIncremental equals full: {check}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,6 +75,13 @@ def _run(dbt_vars: dict | None = None, full_refresh: bool = False, verbose: bool
             print(f"  {line}", file=sys.stderr)
         print(where, file=sys.stderr)
         return 1
+    if reporter.nothing_new:
+        print(
+            "\nThe nightly run succeeded with nothing new since the last publish: nothing was built or published; "
+            f"readers keep the published marts of {served_path()} as they were."
+        )
+        print(where)
+        return 0
     print(f"\nThe nightly run succeeded; readers open the published marts in schema `marts` of {served_path()}.")
     print(where)
     return 0
@@ -440,7 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "run the nightly job once, in this process", epilog=RUN_EPILOG)
     _add_run_options(run)
     run.add_argument(
-        "--full-refresh", action="store_true", help="rebuild dbt's incremental models from scratch (dbt --full-refresh)"
+        "--full-refresh",
+        action="store_true",
+        help=(
+            "rebuild every incremental model from all of raw into a new generation of the state (dbt --full-refresh);"
+            " the served version keeps its own until this build is published"
+        ),
     )
     run.set_defaults(func=_cmd_run)
 

@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -164,13 +165,38 @@ def compare_frames(
         return [f"columns differ: {sorted(set(na.columns) ^ set(nb.columns))}"], 0.0
     worst = 0.0
     for column in na.columns:
-        for row, (x, y) in enumerate(zip(na[column].tolist(), nb[column].tolist(), strict=True)):
-            same, diff = _compare_values(x, y, tolerance, units.get(column, 0.0) if last_place else 0.0)
+        unit = units.get(column, 0.0) if last_place else 0.0
+        candidates, column_worst = _candidate_rows(na[column], nb[column], tolerance, unit)
+        worst = max(worst, column_worst)
+        xs, ys = na[column].to_numpy(), nb[column].to_numpy()
+        for row in candidates:
+            same, diff = _compare_values(xs[row], ys[row], tolerance, unit)
             worst = max(worst, diff)
             if not same:
-                problems.append(f"column {column}, sorted row {row}: {x!r} against {y!r}")
+                problems.append(f"column {column}, sorted row {row}: {xs[row]!r} against {ys[row]!r}")
                 break
     return problems, worst
+
+
+def _candidate_rows(x: pd.Series, y: pd.Series, tolerance: float, unit: float) -> tuple[np.ndarray, float]:
+    """The rows where two aligned columns may differ (each is then judged by _compare_values, which has the last
+    word), found column-wise so that millions of rows compare in a second; and the largest numeric difference of
+    the rows that agree in being null or not."""
+    x_null, y_null = x.isna().to_numpy(), y.isna().to_numpy()
+    both = ~x_null & ~y_null
+    numeric = all(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) for s in (x, y))
+    if numeric:
+        xv = x.to_numpy(dtype=float, na_value=np.nan)
+        yv = y.to_numpy(dtype=float, na_value=np.nan)
+        diff = np.where(both, np.abs(xv - yv), 0.0)
+        allowed = np.maximum(tolerance * np.maximum(1.0, np.maximum(np.abs(xv), np.abs(yv))), unit * (1 + 1e-6))
+        suspect = (x_null != y_null) | (both & ~(diff <= np.where(both, allowed, np.inf)))
+        return np.flatnonzero(suspect), float(diff.max()) if len(diff) else 0.0
+    xv, yv = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
+    unequal = np.zeros(len(xv), dtype=bool)
+    if both.any():
+        unequal[both] = xv[both] != yv[both]
+    return np.flatnonzero((x_null != y_null) | unequal), 0.0
 
 
 def compare(a: Path, b: Path, tolerance: float = 1e-9, last_place: bool = True) -> Comparison:

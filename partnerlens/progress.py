@@ -137,6 +137,8 @@ class Stage:
     served_schema: str | None = None
     served_file: str | None = None
     shared: str | None = None
+    build_mode: str | None = None
+    build_summary: str | None = None
     printed: bool = False
 
     @property
@@ -152,11 +154,16 @@ class Stage:
         running = sum(now - start for step, start in self.started.items() if step not in self.finished)
         return self.seconds + running
 
-    def describe(self, run_failed: bool = False) -> str:
-        """What the stage did, in one line (`run_failed`: the run has ended in failure)."""
+    def describe(self, run_failed: bool = False, nothing_new: bool = False) -> str:
+        """What the stage did, in one line (`run_failed`: the run has ended in failure; `nothing_new`: the build
+        was skipped because nothing was new)."""
         if not self.started:
+            if nothing_new and not run_failed:
+                return "not run: nothing new since the last publish"
             return "not run: an earlier step failed" if self.skipped or run_failed else "not run"
-        parts = []
+        if self.build_mode == "skipped":
+            return self.build_summary or "nothing new: build and publish skipped"
+        parts = [self.build_summary] if self.build_summary else []
         totals = self.metadata_totals
         if "rows_loaded" in totals:
             files = totals.get("files_loaded", 0)
@@ -362,6 +369,11 @@ class RunReporter:
                 )
         elif kind == "ASSET_OBSERVATION":
             observation = data.asset_observation
+            mode = observation.metadata.get("build_mode")
+            if mode is not None:  # the dbt step's plan: a full, an incremental or no build
+                stage.build_mode = str(getattr(mode, "value", mode))
+                summary = observation.metadata.get("build_summary")
+                stage.build_summary = str(getattr(summary, "value", summary)) if summary is not None else None
             status = observation.metadata.get("status")
             if status is not None:  # a dbt test that is not an asset check
                 outcome = str(getattr(status, "value", status))
@@ -384,9 +396,14 @@ class RunReporter:
 
     # -- output ---------------------------------------------------------------------------------------------------
 
+    @property
+    def nothing_new(self) -> bool:
+        """True when the run's dbt step found nothing new and built nothing (so nothing was published)."""
+        return any(stage.build_mode == "skipped" for stage in self.stages.values())
+
     def stage_line(self, stage: Stage, now: float | None = None) -> str:
         elapsed = stage.elapsed(now or time.time()) if stage.started else None
-        return format_stage_line(stage.label, elapsed, stage.describe(self.run_failed))
+        return format_stage_line(stage.label, elapsed, stage.describe(self.run_failed, self.nothing_new))
 
     def _print_finished_stages(self) -> None:
         # as each stage finishes (the loads and gate 1 interleave: each is printed when its last step is done)

@@ -52,6 +52,25 @@ def load_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     return _table(rows, ["feed", "files loaded", "skipped (seen)", "files rejected", "rows loaded", "rows rejected"])
 
 
+def build_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """What the run's dbt step built: a full build and why, an incremental one and on what, or nothing."""
+    if not _exists(con, "audit", "builds"):
+        return ""
+    row = con.execute(
+        "select build_seq, mode, reason, new_loads, loads from audit.builds where run_id = ? "
+        "order by build_seq desc limit 1",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        return ""
+    build_seq, mode, reason, new_loads, loads = row
+    if mode == "skipped":
+        return f"build {build_seq}: nothing new ({reason}); the build and publish were skipped"
+    if mode == "incremental":
+        return f"build {build_seq}: incremental, {new_loads:,} new of {loads:,} loads of raw"
+    return f"build {build_seq}: full, every model from all {loads:,} loads of raw ({reason})"
+
+
 def models_summary(result) -> str:
     """Assets materialised per group and check outcomes, read from the run's own events."""
     materialised: dict[str, int] = {}
@@ -206,6 +225,7 @@ def print_run_summary(
                         con,
                         (
                             ("Loads (this run)", lambda c: load_summary(c, result.run_id)),
+                            ("Build", lambda c: build_summary(c, result.run_id)),
                             ("Models and checks", lambda c: models_summary(result)),
                         ),
                     )

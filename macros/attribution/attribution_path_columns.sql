@@ -5,7 +5,7 @@
 #}
 {% macro attribution_path_columns(relation) -%}
     {%- set columns = [
-        'conversion_id', 'touchpoint_id', 'partner_id', 'campaign_id', 'touch_position', 'path_length',
+        'conversion_id', 'touchpoint_id', 'customer_key', 'partner_id', 'campaign_id', 'touch_position', 'path_length',
         'partner_touch_count', 'lookback_days', 'lookback_source', 'occurred_at', 'converted_at', 'converted_on',
         'revenue', 'gross_margin'
     ] -%}

@@ -1,4 +1,9 @@
-"""The dbt project as Dagster assets: staging, intermediate and the candidate marts, built in one `dbt build`."""
+"""The dbt project as Dagster assets: staging, intermediate and the candidate marts, built in one `dbt build`.
+
+Before dbt runs, the step plans the build (:func:`orchestration.warehouse.state.plan_build`): a full build, an
+incremental one on the served version, or none at all when nothing is new (the step then materialises nothing, so
+gate 2, publish and the scorecards do not run either).
+"""
 
 # Dagster resolves the config annotation at definition time, so annotations stay real objects here.
 
@@ -12,7 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.project import dbt_project, layer
-from orchestration.warehouse.versions import candidate_schema
+from orchestration.warehouse.state import FULL, SKIPPED, BuildPlan, plan_build
 
 #: What the nightly build leaves out: dbt unit tests and the macro tests (tagged macro_test) check the project's own
 #: SQL, not the night's data; the test suite runs them. One --exclude argument (a second one would replace the first).
@@ -54,18 +59,31 @@ class DbtBuildConfig(dg.Config):
     """
 
     dbt_vars: dict[str, Any] = {}
+    #: Rebuild every incremental model from all of raw into a new generation of the state (dbt --full-refresh).
     full_refresh: bool = False
 
 
-def dbt_build_args(run_id: str, config: DbtBuildConfig) -> list[str]:
-    """`dbt build` arguments for one nightly run: the run's candidate schema plus the analyst's vars, without the
-    project's unit and macro tests."""
+def dbt_build_args(run_id: str, config: DbtBuildConfig, plan: BuildPlan) -> list[str]:
+    """`dbt build` arguments for one nightly run: the run's candidate schema, state schema and build number plus the
+    analyst's vars, without the project's unit and macro tests; --full-refresh for a full build."""
     # run_id: the payout ledger records the run that booked each line.
-    dbt_vars = {**config.dbt_vars, "marts_schema": candidate_schema(run_id), "run_id": run_id}
+    dbt_vars = {**config.dbt_vars, **plan.dbt_vars(), "run_id": run_id}
     args = ["build", "--exclude", NIGHTLY_EXCLUDE, "--vars", json.dumps(dbt_vars, sort_keys=True)]
-    if config.full_refresh:
+    if plan.mode == FULL:
         args.append("--full-refresh")
     return args
+
+
+def build_metadata(plan: BuildPlan) -> dict[str, Any]:
+    """What the build planned, for the run's log, the Dagster UI and the command line."""
+    return {
+        "build_mode": plan.mode,
+        "build_summary": plan.headline(),
+        "build_plan": plan.describe(),
+        "build_seq": plan.build_seq,
+        "new_loads": plan.new_load_count,
+        "state_schema": plan.state_schema or "",
+    }
 
 
 @dbt_assets(
@@ -81,8 +99,16 @@ def partnerlens_dbt(
     run_lock: RunLockResource,
     config: DbtBuildConfig,
 ):
-    """Seeds, staging, intermediate and the candidate marts, with every dbt test, in one `dbt build`."""
+    """Seeds, staging, intermediate and the candidate marts, with every dbt test, in one `dbt build`: full,
+    incremental, or skipped when nothing is new."""
     os.environ["PARTNERLENS_WAREHOUSE"] = str(warehouse.warehouse_file)
     # dbt-tethered (the `dbt` dagster-dbt starts) refuses to start when this process is gone by then
     os.environ["PARTNERLENS_DBT_PARENT_PID"] = str(os.getpid())
-    yield from dbt.cli(dbt_build_args(context.run.run_id, config), context=context).stream()
+    with warehouse.connect() as con:
+        plan = plan_build(con, context.run.run_id, config.dbt_vars, config.full_refresh)
+    context.log.info(plan.describe())
+    first = min(context.selected_asset_keys, key=lambda key: key.to_user_string())
+    yield dg.AssetObservation(asset_key=first, metadata=build_metadata(plan))
+    if plan.mode == SKIPPED:
+        return
+    yield from dbt.cli(dbt_build_args(context.run.run_id, config, plan), context=context).stream()

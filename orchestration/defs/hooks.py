@@ -1,11 +1,14 @@
 """The nightly job's failure hook: every step that fails is recorded in ``audit.step_failures`` with its error, so
-``audit.run_history`` says why a run failed (see :func:`orchestration.warehouse.audit.record_step_failure`)."""
+``audit.run_history`` says why a run failed (see :func:`orchestration.warehouse.audit.record_step_failure`), and a
+build the run started is rolled back out of the incremental state (see
+:func:`orchestration.warehouse.state.undo_failed_build`)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from orchestration.warehouse.audit import record_step_failure
+from orchestration.warehouse.state import undo_failed_build
 
 
 def error_text(error: BaseException | None) -> str:
@@ -34,3 +37,18 @@ def record_failed_step(context: dg.HookContext) -> None:
             f"{step}: the warehouse could not be opened to record this failure; it was kept beside the warehouse "
             "file and moves into audit.step_failures at the next run"
         )
+    undo_build(context, step)
+
+
+def undo_build(context: dg.HookContext, step: str) -> None:
+    """Roll the incremental state back when this run's build will not be published (the next build does it too,
+    should this fail or the process die first)."""
+    try:
+        with context.resources.warehouse.connect() as con:
+            undone = undo_failed_build(con, context.run_id)
+    except Exception as exc:  # the next build rolls back before it starts
+        context.log.warning(f"{step}: the incremental state could not be rolled back now ({exc}); the next build will")
+        return
+    if undone:
+        rows = sum(undone.values())
+        context.log.info(f"{step}: this run's build was rolled back out of the incremental state ({rows:,} rows)")

@@ -11,6 +11,7 @@ from orchestration.project import MARTS, ledger_models, mart_models, published_m
 from orchestration.quality.report import write_run_docs
 from orchestration.warehouse.publish import PublishRefused, publish_candidate
 from orchestration.warehouse.served import ServedWriteError, write_served
+from orchestration.warehouse.state import collect_state_garbage
 from orchestration.warehouse.versions import drop_stale_candidates
 
 
@@ -47,13 +48,14 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
                     )
                 ) from error
             dropped = drop_stale_candidates(con)
+            dropped += collect_state_garbage(con)
             report = write_run_docs(con, context.run.run_id)
         context.log.info(f"`marts` now serves {outcome.schema_name} (was {outcome.previous_schema_name})")
         context.log.info(
             f"served file {served.path} written in {served.seconds:.1f} s ({served.file_bytes / 1e6:.1f} MB)"
         )
         if dropped:
-            context.log.info(f"dropped old candidate schemas: {', '.join(dropped)}")
+            context.log.info(f"dropped old candidate and state schemas: {', '.join(dropped)}")
         return dg.MaterializeResult(
             metadata={
                 "schema": outcome.schema_name,

@@ -117,7 +117,8 @@ def restore_previous(con: duckdb.DuckDBPyConnection, to_schema: str | None = Non
         ).fetchall()
     ]
     if to_schema is None:
-        earlier = [s for s in history if s != current]
+        # a version discarded since (a night built on an older one) has no schema any more
+        earlier = [s for s in history if s != current and existing_tables(con, s)]
         if not earlier:
             raise RestoreError("There is no earlier published version to restore.")
         to_schema = earlier[0]

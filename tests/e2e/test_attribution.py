@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.warehouse import served_schema
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"]
 HEURISTICS = MODELS[:5]
@@ -259,7 +261,7 @@ def published(built_warehouse) -> dict[str, pd.DataFrame | Inputs]:
             "sensitivity": con.execute("select * from marts.mart_attribution_sensitivity").fetchdf(),
             "scores": con.execute("select * from marts.mart_attribution_model_scores").fetchdf(),
             "removal_effects": con.execute(
-                "select * from intermediate.int_attribution_markov_removal_effects"
+                f"select * from {served_schema(con)}.int_attribution_markov_removal_effects"
             ).fetchdf(),
             "truth": con.execute("select * from raw.ground_truth_partner_effects").fetchdf(),
         }

@@ -24,6 +24,7 @@ import pytest
 from orchestration.feeds.contracts import load_contracts
 from tests.support.env import env_at
 from tests.support.oracles import currency_rates, usd_per_unit
+from tests.support.warehouse import served_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -275,12 +276,12 @@ def test_after_run_2_the_ledger_holds_exactly_what_is_owed(ledger_runs: LedgerRu
     con = ledger_runs.connect()
     try:
         off = con.execute(
-            """
+            f"""
             with booked as (
                 select basis_id, sum(amount) as booked from ledger.payout_lines group by basis_id
             )
             select coalesce(expected.basis_id, booked.basis_id) as basis_id, expected.amount, booked.booked
-            from intermediate.int_payout_lines_expected as expected
+            from {served_schema(con)}.int_payout_lines_expected as expected
             full outer join booked on expected.basis_id = booked.basis_id
             where abs(coalesce(expected.amount, 0) - coalesce(booked.booked, 0)) >= 0.005
             """

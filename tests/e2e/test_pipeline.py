@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.support.oracles import currency_rates, usd_per_unit
+from tests.support.warehouse import served_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +63,8 @@ def test_sourced_and_influenced_are_exclusive_and_match_an_independent_classific
     try:
         expected, _ = _involvements(con)
         classified = con.execute(
-            "select opportunity_id, partner_id, involvement from intermediate.int_opportunity_partners_classified"
+            "select opportunity_id, partner_id, involvement "
+            f"from {served_schema(con)}.int_opportunity_partners_classified"
         ).fetchdf()
     finally:
         con.close()

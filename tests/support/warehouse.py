@@ -65,3 +65,11 @@ def published_fingerprint(warehouse: Path) -> dict[str, tuple[str, str, str, int
         return fingerprint
     finally:
         con.close()
+
+
+def served_schema(con: duckdb.DuckDBPyConnection) -> str:
+    """The versioned schema `marts` serves (intermediate models of that build live in it too), from the publish log."""
+    return con.execute(
+        "select schema_name from audit.publish_log where outcome in ('published', 'restored') "
+        "order by published_at desc limit 1"
+    ).fetchone()[0]

@@ -8,9 +8,11 @@
     not here: they are reported as unattributed in mart_partner_attribution. Refunds are never attributed (payouts
     reverse them).
 
-    A plain union of the int_attribution_credits_<model> views, which carry the path columns along, as a view:
-    fct_attribution_credits materialises it (the largest table of the build, written without a join), and the
-    payout commissions read it here, so that no intermediate model depends on a mart.
+    A plain union, as a view, of the stored rule-based credits (int_attribution_credits_rule_based, incremental) and
+    the int_attribution_credits_<model> views of the models fitted on all journeys (Markov, Shapley), which carry
+    the path columns along: fct_attribution_credits publishes it, and the payout commissions read it here, so that
+    no intermediate model depends on a mart. The Markov and Shapley credits of every conversion change whenever new
+    journeys arrive, so they are computed from the paths when read rather than stored.
 #}
 {%- set settings = attribution_settings() %}
 
@@ -18,11 +20,10 @@ with
 
 credits as (
 
-    {%- for model_name in attribution_model_names() %}
+    select * from {{ ref('int_attribution_credits_rule_based') }}
+    {%- for model_name in attribution_model_names() if model_name not in attribution_path_only_model_names() %}
+        union all
         select * from {{ ref('int_attribution_credits_' ~ model_name) }}
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
     {%- endfor %}
 
 ),

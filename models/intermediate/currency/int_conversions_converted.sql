@@ -1,19 +1,66 @@
+{{ config(materialized='state_table', scope='customer_id') }}
+-- depends_on: {{ ref('stg_audit__build_loads') }}
 {#
     Conversions in the reporting currency, converted at the rate in force on the conversion date. Non-refund
     conversions are numbered per customer (conversion_sequence) so that "first conversion" rules (referral windows)
     and path resets have a stable order: by time, ties by conversion_id.
+
+    Incremental (state_table, scope customer_id): every conversion of a customer is computed again when tonight's
+    loads hold a conversion of that customer (a late conversion renumbers the later ones) or a new version of the
+    customer (the opt-out flag).
 #}
 with
+
+{%- if is_state_incremental() %}
+
+changed_customers as (
+
+    select delivered.customer_id
+    from {{ ref('stg_internal__conversions') }} as delivered
+    where delivered.load_id in {{ new_load_ids('conversions') }}
+    union
+    select delivered.customer_id
+    from {{ ref('stg_internal__customer_versions') }} as delivered
+    where delivered.load_id in {{ new_load_ids('customers') }}
+
+),
+{%- endif %}
 
 conversions as (
 
     select * from {{ ref('stg_internal__conversions') }}
+    {%- if is_state_incremental() %}
+    where customer_id in (select changed_customers.customer_id from changed_customers)
+    {%- endif %}
 
 ),
 
+customer_versions as (
+
+    select * from {{ ref('stg_internal__customer_versions') }}
+    {%- if is_state_incremental() %}
+    where customer_id in (select changed_customers.customer_id from changed_customers)
+    {%- endif %}
+
+),
+
+-- the current version of each customer: the last one loaded
 customers as (
 
-    select * from {{ ref('stg_internal__customers') }}
+    select ranked.*
+    from (
+        select
+            customer_versions.*,
+            row_number() over (
+                partition by customer_versions.customer_id
+                order by
+                    customer_versions.loaded_at desc,
+                    customer_versions.source_file desc,
+                    customer_versions.source_row_number desc
+            ) as version_rank
+        from customer_versions
+    ) as ranked
+    where ranked.version_rank = 1
 
 ),
 

@@ -1,17 +1,26 @@
+{{ config(materialized='state_table', scope='touchpoint_id') }}
+-- depends_on: {{ ref('stg_audit__build_loads') }}
 {#
     Each partner touch with the customer it resolves to. A touch is matched on the strongest identifier it carries:
     customer id, then email hash, then anonymous id. A touch that matches no known customer keeps a key of its own
-    (`<identifier type>:<value>`) so that non-converting journeys still count for path-based models.
+    (`<identifier type>:<value>`) so that non-converting journeys still count for path-based models. The
+    identifiers the touch carried are kept (touch_customer_id, touch_email_sha256, touch_anonymous_id) so that it
+    can be resolved again.
+
+    Incremental (state_table, scope touchpoint_id): a night resolves the touches it loaded, and resolves again every
+    earlier touch that carries an identifier whose customer changed tonight (a new link in
+    int_customer_identifiers_linked: e.g. an anonymous id first seen at a checkout), so a late identity link moves
+    old touches to their customer.
 #}
+{%- set touch_columns = [
+    'touchpoint_id', 'partner_id', 'campaign_id', 'email_sha256', 'customer_id', 'anonymous_id', 'account_domain',
+    'identifier_type', 'channel', 'touch_type', 'utm_source', 'utm_medium', 'utm_campaign', 'referral_code',
+    'occurred_at', 'loaded_at', 'source_file', 'source_row_number',
+] %}
+
 with
 
-touchpoints as (
-
-    select * from {{ ref('stg_partner_feeds__touchpoints') }}
-
-),
-
-identifiers as (
+linked_identifiers as (
 
     select * from {{ ref('int_customer_identifiers_linked') }}
 
@@ -26,6 +35,111 @@ touch_type_weights as (
 channel_taxonomy as (
 
     select * from {{ ref('channel_taxonomy') }}
+
+),
+
+{%- if is_state_incremental() %}
+
+-- identifiers that now resolve to another customer than before tonight (or to one for the first time, or no more)
+written_identifiers as (
+
+    select * from {{ state_delta(ref('int_customer_identifiers_linked')) }} as written
+
+),
+
+retired_identifiers as (
+
+    select * from {{ state_removed(ref('int_customer_identifiers_linked')) }} as retired
+
+),
+
+changed_identifiers as (
+
+    select
+        coalesce(written_identifiers.identifier_type, retired_identifiers.identifier_type) as identifier_type,
+        coalesce(written_identifiers.identifier_value, retired_identifiers.identifier_value) as identifier_value
+    from written_identifiers
+    full outer join retired_identifiers
+        on written_identifiers.identifier_key = retired_identifiers.identifier_key
+    where written_identifiers.customer_id is distinct from retired_identifiers.customer_id
+
+),
+
+-- earlier touches carrying such an identifier (read straight from the stored rows: a CTE read four times would be
+-- materialised whole)
+touches_to_resolve_again as (
+
+    select earlier_touches.touchpoint_id
+    from {{ state_relation(this) }} as earlier_touches
+    inner join changed_identifiers
+        on changed_identifiers.identifier_type = 'customer_id'
+        and earlier_touches.touch_customer_id = changed_identifiers.identifier_value
+    union
+    select earlier_touches.touchpoint_id
+    from {{ state_relation(this) }} as earlier_touches
+    inner join changed_identifiers
+        on changed_identifiers.identifier_type = 'email_sha256'
+        and earlier_touches.touch_email_sha256 = changed_identifiers.identifier_value
+    union
+    select earlier_touches.touchpoint_id
+    from {{ state_relation(this) }} as earlier_touches
+    inner join changed_identifiers
+        on changed_identifiers.identifier_type = 'anonymous_id'
+        and earlier_touches.touch_anonymous_id = changed_identifiers.identifier_value
+
+),
+
+{%- endif %}
+
+touchpoints as (
+
+    select {{ touch_columns | join(', ') }}
+    from {{ ref('stg_partner_feeds__touchpoints') }}
+    {%- if is_state_incremental() %}
+    where load_id in {{ new_load_ids('touchpoints') }}
+
+    union all
+
+    select
+        earlier_touches.touchpoint_id,
+        earlier_touches.partner_id,
+        earlier_touches.campaign_id,
+        earlier_touches.touch_email_sha256 as email_sha256,
+        earlier_touches.touch_customer_id as customer_id,
+        earlier_touches.touch_anonymous_id as anonymous_id,
+        earlier_touches.account_domain,
+        earlier_touches.identifier_type,
+        earlier_touches.channel,
+        earlier_touches.touch_type,
+        earlier_touches.utm_source,
+        earlier_touches.utm_medium,
+        earlier_touches.utm_campaign,
+        earlier_touches.referral_code,
+        earlier_touches.occurred_at,
+        earlier_touches.loaded_at,
+        earlier_touches.source_file,
+        earlier_touches.source_row_number
+    from {{ state_relation(this) }} as earlier_touches
+    inner join touches_to_resolve_again
+        on earlier_touches.touchpoint_id = touches_to_resolve_again.touchpoint_id
+    {%- endif %}
+
+),
+
+-- the identity graph, reduced in an incremental build to the identifiers the touches carry
+identifiers as (
+
+    select linked_identifiers.*
+    from linked_identifiers
+    {%- if is_state_incremental() %}
+    where linked_identifiers.identifier_value in (
+        select touchpoints.customer_id from touchpoints
+        union
+        select touchpoints.email_sha256 from touchpoints
+        union
+        select touchpoints.anonymous_id from touchpoints
+    )
+    {%- endif %}
 
 ),
 
@@ -66,6 +180,11 @@ final as (
         resolved.resolved_customer_id as customer_id,
         coalesce(resolved.resolved_customer_id, resolved.own_identifier_key) as customer_key,
         resolved.account_domain,
+
+        -- the identifiers the touch carried (hashed email only), to resolve it again when a link changes
+        resolved.customer_id as touch_customer_id,
+        resolved.email_sha256 as touch_email_sha256,
+        resolved.anonymous_id as touch_anonymous_id,
 
         -- strings
         resolved.identifier_type,

@@ -1,8 +1,10 @@
+{{ config(materialized='view') }}
 {#
     Who gets credit for each conversion, under all seven models side by side, on the same paths: one row per
     conversion, touch of its path and model, with the credit, the attributed revenue and gross margin and the
-    settings that produced them (int_attribution_credits_unioned, which states the rules), materialised as the
-    contract publishes it.
+    settings that produced them (int_attribution_credits_unioned, which states the rules), as the contract
+    publishes it. A view: the rule-based credits are stored incrementally, the Markov and Shapley credits are
+    computed from the paths and the night's removal effects and Shapley values when read.
 #}
 with
 

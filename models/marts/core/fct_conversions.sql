@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#
     Conversions in the reporting currency with their per-customer sequence (int_conversions_converted, which states
     the rules), as the contract publishes them.

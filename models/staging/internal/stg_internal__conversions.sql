@@ -33,7 +33,8 @@ renamed as (
 
         -- lineage
         _source_file as source_file,
-        _row_number as source_row_number
+        _row_number as source_row_number,
+        _load_id as load_id
 
     from source
 

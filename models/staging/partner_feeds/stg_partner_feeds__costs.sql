@@ -24,7 +24,10 @@ renamed as (
 
         -- dates
         cost_date,
-        {{ to_utc('_loaded_at') }} as loaded_at
+        {{ to_utc('_loaded_at') }} as loaded_at,
+
+        -- lineage
+        _load_id as load_id
 
     from source
 

@@ -1,98 +1,58 @@
+{{ config(materialized='state_table', scope='from_state', scope_from=['int_attribution_markov_customer_transitions']) }}
 {#
-    The first-order Markov chain over partner journeys, as transition counts between states. Each journey
-    (int_attribution_journey_touches) is read as (start) -> its partners in time order -> (conversion) or (null),
-    with consecutive repeats of the same partner collapsed: A A B A becomes (start) A B A (end), i.e. the transitions
-    (start)->A, A->B, B->A, A->(end). Every journey adds one transition out of (start) and one into (conversion) or
-    (null).
+    The first-order Markov chain over partner journeys, as transition counts between states: the per-customer
+    counts of int_attribution_markov_customer_transitions (which states how journeys become transitions) summed
+    over all customers. transition_probability is the share of the from-state's transitions that go to the
+    to-state; the removal effects (int_attribution_markov_removal_effects) are solved exactly from these.
 
-    transition_probability is the share of the from-state's transitions that go to the to-state; the removal
-    effects (int_attribution_markov_removal_effects) are solved exactly from these.
+    Incremental (state_table, scope from_state): the counts of every from-state that tonight's changed customers
+    touch are the counts before tonight plus the customers' new counts minus their old ones (an exact integer
+    difference), and that state's probabilities are computed again; other states keep theirs.
 #}
 with
 
-journey_touches as (
+counts as (
 
-    select * from {{ ref('int_attribution_journey_touches') }}
-
-),
-
-neighbours as (
-
+    {%- if is_state_incremental() %}
     select
-        journey_touches.is_converting,
-        journey_touches.partner_id,
-        lag(journey_touches.partner_id) over (
-            partition by journey_touches.is_converting, journey_touches.journey_key, journey_touches.journey_segment
-            order by journey_touches.occurred_at, journey_touches.touchpoint_id
-        ) as previous_partner_id,
-        lead(journey_touches.partner_id) over (
-            partition by journey_touches.is_converting, journey_touches.journey_key, journey_touches.journey_segment
-            order by journey_touches.occurred_at, journey_touches.touchpoint_id
-        ) as next_partner_id
-    from journey_touches
-
-),
-
-step_counts as (
-
-    select
-        neighbours.partner_id,
-        neighbours.previous_partner_id is null as is_journey_start,
-        neighbours.next_partner_id,
-        neighbours.is_converting,
-        count(*) as touches
-    from neighbours
-    where neighbours.previous_partner_id is null
-        or neighbours.next_partner_id is null
-        or neighbours.next_partner_id <> neighbours.partner_id
-    group by
-        neighbours.partner_id,
-        neighbours.previous_partner_id is null,
-        neighbours.next_partner_id,
-        neighbours.is_converting
-
-),
-
-transitions as (
-
-    select
-        '(start)' as from_state,
-        step_counts.partner_id as to_state,
-        step_counts.touches as transitions
-    from step_counts
-    where step_counts.is_journey_start
+        previous_totals.from_state,
+        previous_totals.to_state,
+        previous_totals.transitions
+    from {{ state_relation(this) }} as previous_totals
+    where previous_totals.from_state in ({{ state_scope_keys() }})
 
     union all
 
     select
-        step_counts.partner_id as from_state,
-        step_counts.next_partner_id as to_state,
-        step_counts.touches as transitions
-    from step_counts
-    where step_counts.next_partner_id is not null
-        and step_counts.next_partner_id <> step_counts.partner_id
+        written.from_state,
+        written.to_state,
+        written.transitions
+    from {{ state_delta(ref('int_attribution_markov_customer_transitions')) }} as written
 
     union all
 
     select
-        step_counts.partner_id as from_state,
-        case when step_counts.is_converting then '(conversion)' else '(null)' end as to_state,
-        step_counts.touches as transitions
-    from step_counts
-    where step_counts.next_partner_id is null
+        retired.from_state,
+        retired.to_state,
+        -retired.transitions as transitions
+    from {{ state_removed(ref('int_attribution_markov_customer_transitions')) }} as retired
+    {%- else %}
+        select * from {{ ref('int_attribution_markov_customer_transitions') }}
+    {%- endif %}
 
 ),
 
 transitions_summed as (
 
     select
-        transitions.from_state,
-        transitions.to_state,
-        sum(transitions.transitions) as transitions
-    from transitions
+        counts.from_state,
+        counts.to_state,
+        sum(counts.transitions) as transitions
+    from counts
     group by
-        transitions.from_state,
-        transitions.to_state
+        counts.from_state,
+        counts.to_state
+    having sum(counts.transitions) > 0
 
 ),
 

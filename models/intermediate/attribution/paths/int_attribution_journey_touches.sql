@@ -14,6 +14,8 @@
     converting journey, the customer_key of a non-converting one; journey_segment is the sequence number of the
     conversion a non-converting journey precedes, null after the last conversion (or without any) and for
     converting journeys. No journey id string is built: these are all touches, and the keys are only grouped on.
+    customer_key is the customer the journey belongs to (journeys are counted per customer, incrementally:
+    int_attribution_markov_customer_transitions, int_attribution_partner_set_journeys).
 
     A view: it is read twice and materialising all touches would cost more than scanning them again.
 #}
@@ -73,6 +75,7 @@ converting_journeys as (
         true as is_converting,
         paths.conversion_id as journey_key,
         cast(null as integer) as journey_segment,
+        paths.customer_key,
         paths.partner_id,
         paths.touchpoint_id,
         paths.occurred_at
@@ -86,6 +89,7 @@ unconverted_segment_touches as (
         false as is_converting,
         segmented_touches.customer_key as journey_key,
         segmented_touches.next_conversion_sequence as journey_segment,
+        segmented_touches.customer_key,
         segmented_touches.partner_id,
         segmented_touches.touchpoint_id,
         segmented_touches.occurred_at
@@ -102,6 +106,7 @@ never_converting_touches as (
         false as is_converting,
         touchpoints.customer_key as journey_key,
         cast(null as integer) as journey_segment,
+        touchpoints.customer_key,
         touchpoints.partner_id,
         touchpoints.touchpoint_id,
         touchpoints.occurred_at
@@ -140,6 +145,7 @@ non_converting_journeys as (
         non_converting_ranked.is_converting,
         non_converting_ranked.journey_key,
         non_converting_ranked.journey_segment,
+        non_converting_ranked.customer_key,
         non_converting_ranked.partner_id,
         non_converting_ranked.touchpoint_id,
         non_converting_ranked.occurred_at

@@ -1,3 +1,8 @@
+{{ config(
+    materialized='state_table',
+    scope='customer_key',
+    scope_from=['int_touchpoints_resolved', 'int_conversions_converted'],
+) }}
 {#
     Conversion paths under the current settings: one row per (conversion, touch) on the path. A path is the customer's
     touches inside the window (int_attribution_touch_pairs.is_in_window), ordered by time with ties broken by touch
@@ -7,6 +12,9 @@
     touch_position runs 1..path_length from the oldest touch; rank_from_end runs 1..path_length from the most recent.
     partner_touch_count is how many touches the same partner has on the path (Markov and Shapley credit a partner
     and split it equally among its touches); path_partner_count is the number of distinct partners on the path.
+
+    Incremental (state_table, scope customer_key): the paths of the customers whose touches or conversions changed
+    tonight are built again (customer_key is kept for that).
 #}
 {%- set settings = attribution_settings() %}
 
@@ -15,6 +23,9 @@ with
 pairs as (
 
     select * from {{ ref('int_attribution_touch_pairs') }}
+    {%- if is_state_incremental() %}
+    where customer_key in ({{ state_scope_keys() }})
+    {%- endif %}
 
 ),
 
@@ -23,6 +34,7 @@ touches_in_window as (
     select
         pairs.conversion_id,
         pairs.touchpoint_id,
+        pairs.customer_key,
         pairs.partner_id,
         pairs.campaign_id,
         pairs.occurred_at,
@@ -87,6 +99,7 @@ final as (
     select
         touches_kept.conversion_id,
         touches_kept.touchpoint_id,
+        touches_kept.customer_key,
         touches_kept.partner_id,
         touches_kept.campaign_id,
         touches_kept.occurred_at,

@@ -1,8 +1,14 @@
+{{ config(
+    materialized='state_table',
+    scope='customer_key',
+    scope_from=['int_touchpoints_resolved', 'int_conversions_converted'],
+) }}
 {#
     Candidate (conversion, touch) pairs: each non-refund conversion with every touch of the same customer before it
     that could be on its path under the current settings or any point of the sensitivity grid, i.e. no older than
-    the longest lookback in play (var attribution_lookback_days, the sensitivity lookbacks and every agreement's
-    lookback_days).
+    the longest lookback in play (var attribution_lookback_days, the sensitivity lookbacks and the lookback_days of
+    every agreement version, in force on a conversion day or not, so that a conversion's candidates do not depend
+    on which other days have conversions).
 
     - "Before" is strictly before: a touch at the very instant of the conversion counts towards the next one.
     - With attribution_reset_after_conversion = true (the default) a touch belongs only to the conversion that
@@ -15,6 +21,9 @@
       along so that credits turn into money without another join.
     - candidate_rank_from_end numbers a conversion's candidates from the most recent (1) backwards, by time and then
       touch id, so that any uniform lookback L selects a suffix of it (used by the sensitivity grid).
+
+    Incremental (state_table, scope customer_key): the pairs of the customers whose touches or conversions changed
+    tonight are formed again.
 #}
 {%- set settings = attribution_settings() %}
 
@@ -23,18 +32,30 @@ with
 touches as (
 
     select * from {{ ref('int_attribution_touches_segmented') }}
+    {%- if is_state_incremental() %}
+    where customer_key in ({{ state_scope_keys() }})
+    {%- endif %}
 
 ),
 
 conversions as (
 
     select * from {{ ref('int_conversions_converted') }}
+    {%- if is_state_incremental() %}
+    where customer_key in ({{ state_scope_keys() }})
+    {%- endif %}
 
 ),
 
 partner_lookbacks as (
 
     select * from {{ ref('int_attribution_partner_lookbacks') }}
+
+),
+
+agreements as (
+
+    select * from {{ ref('stg_internal__agreements') }}
 
 ),
 
@@ -58,9 +79,9 @@ candidate_window as (
     select
         greatest(
             {{ settings.candidate_lookback_days }},
-            coalesce(max(partner_lookbacks.lookback_days), 0)
+            coalesce(max(agreements.lookback_days), 0)
         ) as lookback_days
-    from partner_lookbacks
+    from agreements
 
 ),
 

@@ -1,3 +1,8 @@
+{{ config(
+    materialized='state_table',
+    scope='customer_key',
+    scope_from=['int_touchpoints_resolved', 'int_conversions_converted'],
+) }}
 {#
     Every partner touch of a customer who converted at least once, with the conversion that follows it: the
     sequence number (int_conversions_converted.conversion_sequence) of the customer's first non-refund conversion
@@ -9,18 +14,28 @@
     (conversions first on equal times), not with a join of every touch to every conversion, so that it stays linear
     in the number of touches. Touches of customer keys that never converted are not here (they cannot be on a path);
     int_attribution_journey_touches reads them from int_touchpoints_resolved directly.
+
+    Incremental (state_table, scope customer_key): the customers whose touches or conversions changed tonight
+    (their rows in int_touchpoints_resolved or int_conversions_converted were written or retired) are segmented
+    again; every other customer's segments cannot have changed.
 #}
 with
 
 touchpoints as (
 
     select * from {{ ref('int_touchpoints_resolved') }}
+    {%- if is_state_incremental() %}
+    where customer_key in ({{ state_scope_keys() }})
+    {%- endif %}
 
 ),
 
 conversions as (
 
     select * from {{ ref('int_conversions_converted') }}
+    {%- if is_state_incremental() %}
+    where customer_key in ({{ state_scope_keys() }})
+    {%- endif %}
 
 ),
 
