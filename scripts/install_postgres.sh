@@ -6,15 +6,5 @@ PG_BIN="${PARTNERLENS_PG_BIN:-/usr/lib/postgresql/15/bin}"
 if [[ -x "$PG_BIN/postgres" && -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" ]]; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null; then
-  echo "install the PostgreSQL 15 server so that $PG_BIN/postgres exists (no apt-get on this machine)" >&2
-  exit 1
-fi
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then
-  SUDO="sudo"
-fi
-echo "Installing Debian's postgresql-15 for the PostgreSQL tests"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-15 >/dev/null
+bash "$(dirname "$0")/apt_install.sh" postgresql-15 "the PostgreSQL tests (they need $PG_BIN/postgres)"
 "$PG_BIN/postgres" --version

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,21 +18,11 @@ from pathlib import Path
 import pytest
 
 from partnerlens.compare import compare, published_marts, snapshot, snapshot_postgres
-from tests.support.env import PROJECT_DIR, child_env
+from tests.support.dbt import run_dbt
+from tests.support.env import PROJECT_DIR
 from tests.support.postgres import PostgresCluster
 
-DBT = Path(sys.executable).with_name("dbt")
 MACRO_TESTS = PROJECT_DIR / "data-tests" / "macros"
-
-
-def run_dbt(args: list[str], root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(DBT), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
-        env=child_env(root, **env),
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
 
 
 def run_results(root: Path) -> dict[str, dict]:
@@ -52,7 +41,7 @@ def pg_env(postgres_cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch) -
 
 def test_macro_tests_pass_on_postgres(pg_env: dict[str, str], tmp_path: Path) -> None:
     """Every cross-engine macro, fed its literal inputs on PostgreSQL, gives the hand-computed results."""
-    completed = run_dbt(["build", "--select", "tag:macro_test"], tmp_path, pg_env)
+    completed = run_dbt(["build", "--select", "tag:macro_test"], tmp_path, **pg_env)
     assert completed.returncode == 0, completed.stdout[-4000:]
     results = run_results(tmp_path)
     names = {uid.split(".")[2]: r["status"] for uid, r in results.items()}
@@ -108,7 +97,7 @@ def postgres_build(
                 json.dumps(dbt_vars),
             ],
             root,
-            env,
+            **env,
         )
         published = None
         if completed.returncode == 0:

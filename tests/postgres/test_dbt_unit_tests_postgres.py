@@ -10,26 +10,11 @@ stands in for DuckDB's `dbt run --empty`: dbt-postgres renders the empty version
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from orchestration.feeds.postgres_loads import ensure_postgres_tables
-from tests.support.env import PROJECT_DIR, child_env
+from tests.support.dbt import run_dbt, unit_test_outcomes
 from tests.support.postgres import PostgresCluster
-
-DBT = Path(sys.executable).with_name("dbt")
-
-
-def run_dbt(args: list[str], root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(DBT), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
-        env=child_env(root, **env),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 def test_every_unit_test_passes_on_postgres(postgres_cluster: PostgresCluster, tmp_path: Path) -> None:
@@ -41,20 +26,11 @@ def test_every_unit_test_passes_on_postgres(postgres_cluster: PostgresCluster, t
     finally:
         pg.close()
     for args in (["seed"], ["run"]):
-        completed = run_dbt(args, tmp_path, env)
+        completed = run_dbt(args, tmp_path, **env)
         assert completed.returncode == 0, completed.stdout[-4000:]
-    completed = run_dbt(["test", "--select", "resource_type:unit_test"], tmp_path, env)
+    completed = run_dbt(["test", "--select", "resource_type:unit_test"], tmp_path, **env)
     assert completed.returncode == 0, completed.stdout[-6000:]
-    target = tmp_path / "dbt_target"
-    declared = {
-        node["name"]
-        for node in json.loads((target / "manifest.json").read_text())["unit_tests"].values()
-        if node["package_name"] == "partnerlens"
-    }
-    results = {
-        result["unique_id"].split(".")[-1]: result["status"]
-        for result in json.loads((target / "run_results.json").read_text())["results"]
-    }
+    declared, results = unit_test_outcomes(tmp_path / "dbt_target")
     assert len(declared) >= 40
     assert set(results) == declared
     failed = sorted(name for name, status in results.items() if status != "pass")

@@ -12,14 +12,13 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.env import PROJECT_DIR, child_env
+from tests.support.dbt import run_dbt as support_run_dbt
+from tests.support.env import PROJECT_DIR
 
-DBT = Path(sys.executable).with_name("dbt")
 MACRO_TESTS = PROJECT_DIR / "data-tests" / "macros"
 ENGINES = ("default", "postgres", "spark")
 # A zone with a half-hour offset: to_utc must give UTC whatever the session's time zone is.
@@ -27,14 +26,8 @@ SESSION_TIME_ZONE = "Asia/Kolkata"
 
 
 def run_dbt(args: list[str], root: Path, project_dir: Path = PROJECT_DIR, **env: str) -> subprocess.CompletedProcess:
-    """dbt in a child process whose warehouse, target and log folders are under `root`."""
-    return subprocess.run(
-        [str(DBT), *args, "--project-dir", str(project_dir), "--profiles-dir", str(PROJECT_DIR)],
-        env=child_env(root, TZ=SESSION_TIME_ZONE, **env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    """dbt on `root` in a session time zone with a half-hour offset."""
+    return support_run_dbt(args, root, project_dir, timeout=600, TZ=SESSION_TIME_ZONE, **env)
 
 
 def dbt_results(root: Path) -> dict[str, tuple[str, int | None]]:

@@ -8,30 +8,14 @@ empty from the feed contracts (as the loader creates them), the seeds are loaded
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.feeds.loader import ensure_warehouse
-from tests.support.env import PROJECT_DIR, child_env
-
-DBT = Path(sys.executable).with_name("dbt")
-
-
-def run_dbt(args: list[str], root: Path) -> subprocess.CompletedProcess:
-    """dbt in a child process whose warehouse, target and log folders are under `root`."""
-    completed = subprocess.run(
-        [str(DBT), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
-        env=child_env(root),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    return completed
+from tests.support.dbt import run_dbt, unit_test_outcomes
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +35,7 @@ def unit_test_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.
 def test_every_unit_test_passes(unit_test_run: tuple[subprocess.CompletedProcess, Path]) -> None:
     completed, root = unit_test_run
     assert completed.returncode == 0, completed.stdout[-4000:]
-    target = root / "dbt_target"
-    declared = {
-        node["name"]
-        for node in json.loads((target / "manifest.json").read_text())["unit_tests"].values()
-        if node["package_name"] == "partnerlens"
-    }
-    results = {
-        result["unique_id"].split(".")[-1]: result["status"]
-        for result in json.loads((target / "run_results.json").read_text())["results"]
-    }
+    declared, results = unit_test_outcomes(root / "dbt_target")
     assert len(declared) >= 40
     assert set(results) == declared  # every declared unit test ran
     failed = sorted(name for name, status in results.items() if status != "pass")
