@@ -84,11 +84,12 @@ def blocks_beyond_end(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
     size = path.stat().st_size
     capacity = (size - DATA_START) // block_size if block_size else 0
     tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() "
+        "select database_name, schema_name, table_name from duckdb_tables() "
         "where database_name = current_database() and not temporary order by all"
     ).fetchall()
-    for schema, table in tables:
-        quoted = '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
+    for database, schema, table in tables:
+        # qualified by the catalog too: a file named like one of its schemas (reference.duckdb) is otherwise ambiguous
+        quoted = ".".join('"' + name.replace('"', '""') + '"' for name in (database, schema, table))
         last = con.execute(
             "select max(block_id) from pragma_storage_info(?) where persistent and block_id >= 0", [quoted]
         ).fetchone()[0]
