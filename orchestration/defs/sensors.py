@@ -34,7 +34,7 @@ def new_files(landing_root: Path, cursor: str | None) -> tuple[list[str], str]:
 
 @dg.sensor(
     job=nightly_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Starts the nightly job when new files land under landing/.",
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from orchestration.defs.sensors import landed_files, new_files
 
 
@@ -34,3 +36,26 @@ def test_new_files_advance_the_cursor(tmp_path: Path) -> None:
 
 def test_missing_landing_folder_is_quiet(tmp_path: Path) -> None:
     assert new_files(tmp_path / "nothing", None)[0] == []
+
+
+def test_the_sensor_requests_a_run_for_a_new_file_and_skips_when_nothing_landed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.sensors import landing_sensor
+
+    monkeypatch.setenv("PARTNERLENS_LANDING", str(tmp_path))
+    _touch(tmp_path / "P001/touchpoints/a.csv", 1000.0)
+    first = dg.build_sensor_context(cursor=None)
+    assert isinstance(landing_sensor(first), dg.RunRequest)
+    idle = dg.build_sensor_context(cursor=first.cursor)
+    assert isinstance(landing_sensor(idle), dg.SkipReason) and idle.cursor == first.cursor
+
+    _touch(tmp_path / "P001/touchpoints/b.csv", 1500.0)
+    later = dg.build_sensor_context(cursor=first.cursor)
+    request = landing_sensor(later)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["partnerlens/new_files"] == "1"
+    assert defs.resolve_sensor_def("landing_sensor").minimum_interval_seconds == 30
