@@ -171,8 +171,9 @@ def one_file_through_sensor(
     sampler: MemorySampler, workdir: Path, landing: Path, generator: dict, day: date
 ) -> tuple[dict[str, StageFigure], float, bool, str]:
     """One partner's touchpoints file of `day` lands; the landing sensor (its real evaluation) requests a run, and the
-    nightly job runs it. The wall time runs from the file's arrival to the end of the run (the served file rewritten),
-    polling excluded (the sensor's interval is added to it in production)."""
+    nightly job runs it. The wall time runs from the file's arrival to the end of the run; the note says when its rows
+    reached the served file (publish rewrites it; the scorecards come after). Polling is excluded (the sensor's
+    interval is added to it in production)."""
     import dagster as dg
 
     from orchestration.defs.sensors import landing_sensor
@@ -199,7 +200,8 @@ def one_file_through_sensor(
     wall = time.time() - started
     served = served_path()
     rewritten = served.exists() and served.stat().st_mtime >= started
-    note = f"{target.stat().st_size:,} bytes; served file {'rewritten' if rewritten else 'NOT rewritten'}"
+    reached = f"in the served file after {served.stat().st_mtime - started:.1f} s" if rewritten else "NOT served"
+    note = f"a file of {target.stat().st_size:,} bytes, {reached}"
     shutil.rmtree(staging, ignore_errors=True)
     return figures, wall, ok and rewritten, note
 
