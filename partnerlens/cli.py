@@ -24,6 +24,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         dirty_share=args.dirty_share,
         since=date.fromisoformat(args.since) if args.since else None,
         formats=args.formats,
+        truth=args.truth,
     )
     print(summary)
     return 0
@@ -441,6 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["mixed", "csv"],
         default="mixed",
         help="file formats of the partner feeds: CSV, JSON Lines and Parquet mixed, or CSV only",
+    )
+    gen.add_argument(
+        "--truth",
+        choices=["standard", "hard"],
+        default="standard",
+        help="ground truth: partners touch customers independently of intent (standard), or coupon and cashback "
+        "partners also touch buyers just before purchases that happen anyway, with no true lift (hard)",
     )
     gen.set_defaults(func=_cmd_generate)
 

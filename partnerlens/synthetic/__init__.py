@@ -17,6 +17,14 @@ Customers arrive every day. A customer is either organic (no partner touch) or t
 (drawn by partner reach); the touches fall between the arrival and the customer's decision, at most
 ``MAX_SPAN_DAYS`` later (most within 30 days). A touched customer converts (first purchase) with probability
 ``sigmoid(BASE_LOG_ODDS + sum of the true lifts of the distinct partners touched)``; the lifts are the ground truth.
+Partners touch customers independently of their intent to buy (``truth="standard"``, the default).
+
+With ``truth="hard"`` the affiliates and about half of the referral partners target intent instead, as coupon and
+cashback sites do: their true lift is 0 and they are no longer drawn for the journeys above; after the outcome is
+drawn, they reach a customer who buys (organic ones included) with probability ``INTENT_REACH_BUYER`` and any other
+with ``INTENT_REACH_OTHER``, with 1 + Poisson(0.5) touches an exponential gap (mean 6 h) before the decision (their
+own random stream per block, so every other draw is the standard world's). Rule-based models pay them for purchases
+that happen anyway; their true incremental conversions stay 0.
 Purchases may be preceded by a signup and followed by monthly renewals or a refund; B2B customers belong to an
 account (company domain) and some open an opportunity, often registered by one of their partners.
 

@@ -65,6 +65,7 @@ def generate(
     dirty_share: float = 0.01,
     since: date | None = None,
     formats: str = "mixed",
+    truth: str = "standard",
 ) -> GenerateSummary:
     """Write a synthetic partner ecosystem into ``out_dir`` (see :mod:`partnerlens.synthetic` for layout and rules).
 
@@ -72,7 +73,7 @@ def generate(
     blocks of at most ``plan.CHUNK_CUSTOMERS`` and appended to the files block by block, so memory stays flat.
     """
     started = time.perf_counter()
-    plan = make_plan(seed, touchpoints, partners, days, end_date, dirty_share, since, formats, datetime.now(UTC))
+    plan = make_plan(seed, touchpoints, partners, days, end_date, dirty_share, since, formats, datetime.now(UTC), truth)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     world = build_world(plan)
@@ -131,7 +132,7 @@ def catch_up(out_dir: Path, end_date: date | None = None) -> CatchUp:
 
     Reads ``_ground_truth/manifest.json``: when the newest delivery ends before ``end_date`` (default yesterday,
     UTC), writes an incremental delivery from the day after it to ``end_date`` with the same arguments (seed,
-    volume, partners, days, dirty share, formats), so that the world goes on where it stopped. It writes at most
+    volume, partners, days, dirty share, formats, truth), so that the world goes on where it stopped. It writes at most
     ``PLANNING_DAYS`` after the newest full delivery (campaigns and agreement versions beyond that were never
     delivered). A folder without a manifest (feeds that were not generated here) is left as it is.
     """
@@ -167,5 +168,6 @@ def catch_up(out_dir: Path, end_date: date | None = None) -> CatchUp:
         dirty_share=float(arguments["dirty_share"]),
         since=last_day + timedelta(days=1),
         formats=str(arguments["formats"]),
+        truth=str(arguments.get("truth", "standard")),
     )
     return CatchUp(last_day, summary, f"the next delivery after {last_day}")

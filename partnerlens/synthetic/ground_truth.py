@@ -72,6 +72,7 @@ def write_ground_truth(
             "since": plan.since.isoformat() if plan.since else None,
             "dirty_share": plan.dirty_share,
             "formats": plan.formats,
+            "truth": plan.truth,
         },
         "incremental": plan.incremental,
         "window": {

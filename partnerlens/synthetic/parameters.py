@@ -40,6 +40,15 @@ MEAN_EXTRA_TOUCHES = 2.5  # touches per touched customer = 1 + Poisson(2.5)
 ORGANIC_SHARE = 0.15
 BASE_LOG_ODDS = -3.0
 ORGANIC_CONVERSION = 0.25
+# The hard ground truth (truth="hard"): intent-targeting partners -------------------------------------------------
+#: Partner types that target intent (coupon and cashback sites): all affiliates and this share of referral partners.
+INTENT_TYPES = ("affiliate",)
+INTENT_REFERRAL_SHARE = 0.5
+#: Chance that intent partners reach a customer who buys anyway, and one who does not buy.
+INTENT_REACH_BUYER, INTENT_REACH_OTHER = 0.6, 0.05
+INTENT_MEAN_GAP_SECONDS = 6 * 3600  # an intent touch comes this long (mean, exponential) before the decision
+INTENT_MEAN_EXTRA_TOUCHES = 0.5  # intent touches per reached customer = 1 + Poisson(0.5)
+INTENT_TOUCH_SEQ = 48  # intent touches number their events from here (demand touches use 0..MAX_TOUCHES-1)
 WEEKDAY_FACTORS = np.array([1.08, 1.10, 1.08, 1.05, 1.00, 0.80, 0.89])  # Monday..Sunday, sums to 7
 
 # Partners ------------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from partnerlens.synthetic.parameters import (
 
 CHUNK_CUSTOMERS = 50_000  # customers simulated per block (upper bound); read when a plan is made
 FORMATS = ("mixed", "csv")
+TRUTHS = ("standard", "hard")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Plan:
     since: date | None
     dirty_share: float
     formats: str
+    truth: str  # "standard" or "hard" (intent-targeting partners, see partnerlens.synthetic)
     lo_day: int  # first output day (unix day)
     cut_ts: int  # last output second (unix, inclusive)
     per_day: float  # mean customer arrivals per day
@@ -80,7 +82,7 @@ class Plan:
     def block_has_touches(self, block: int) -> bool:
         first_day = self.cal_offset + block * self.block_days
         last_day = first_day + self.block_days - 1
-        return last_day >= self.lo_day - MAX_SPAN_DAYS - 1 and first_day <= self.cut_day
+        return last_day >= self.lo_day - MAX_SPAN_DAYS - 3 and first_day <= self.cut_day
 
 
 def make_plan(
@@ -93,10 +95,13 @@ def make_plan(
     since: date | None,
     formats: str,
     now: datetime,
+    truth: str = "standard",
 ) -> Plan:
     """Validate the arguments and fix the output window, the daily volume and the block size."""
     if formats not in FORMATS:
         raise ValueError(f"formats must be 'mixed' or 'csv', got {formats!r}")
+    if truth not in TRUTHS:
+        raise ValueError(f"truth must be 'standard' or 'hard', got {truth!r}")
     if seed < 0 or touchpoints < 1 or partners < 1 or days < 1:
         raise ValueError("seed must be >= 0 and touchpoints, partners, days >= 1")
     if not 0.0 <= dirty_share <= 1.0:
@@ -123,6 +128,7 @@ def make_plan(
         since,
         dirty_share,
         formats,
+        truth,
         unix_day(start),
         cut_ts,
         per_day,

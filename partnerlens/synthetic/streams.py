@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 S_PARTNERS, S_CAMPAIGNS, S_AGREEMENTS, S_ACCOUNTS, S_CALIBRATION = 1, 2, 3, 4, 5
-S_CUSTOMERS, S_TOUCHES, S_CONVERSIONS, S_COSTS = 11, 12, 13, 14
+S_CUSTOMERS, S_TOUCHES, S_CONVERSIONS, S_COSTS, S_INTENT = 11, 12, 13, 14, 15
+S_TRUTH = 6
 
 
 def stream(seed: int, *keys: int) -> np.random.Generator:

@@ -117,7 +117,7 @@ def simulate_customers(plan: Plan, world: World, block: int) -> Customers:
     has_anon = rng.random(n) < 0.85
     opted_out = rng.random(n) < 0.05
     n_touch = np.where(organic, 0, 1 + np.minimum(rng.poisson(MEAN_EXTRA_TOUCHES, n), MAX_TOUCHES - 1))
-    cand, kk, distinct = partner_sets(rng, n_touch, world.partners.reach_cdf)
+    cand, kk, distinct = partner_sets(rng, n_touch, world.partners.demand_reach_cdf)
     lift_sum = (world.partners.lift[cand] * distinct).sum(axis=1)
     span = np.where(organic, 0, np.minimum(rng.exponential(10 * DAY, n) + 0.2 * DAY, MAX_SPAN_DAYS * DAY))
     span = span.astype(np.int64)

@@ -14,6 +14,11 @@ from partnerlens.synthetic.parameters import (
     B2B_TOUCH_TYPES,
     CHANNEL_P,
     DAY,
+    INTENT_MEAN_EXTRA_TOUCHES,
+    INTENT_MEAN_GAP_SECONDS,
+    INTENT_REACH_BUYER,
+    INTENT_REACH_OTHER,
+    INTENT_TOUCH_SEQ,
     STAGE_MEAN,
     TOUCH_P,
     UTM_MEDIUM,
@@ -21,7 +26,7 @@ from partnerlens.synthetic.parameters import (
 )
 from partnerlens.synthetic.plan import Plan
 from partnerlens.synthetic.simulate.customers import Customers, customer_strings
-from partnerlens.synthetic.streams import S_TOUCHES, categorical, cdf, sigmoid, stream
+from partnerlens.synthetic.streams import S_INTENT, S_TOUCHES, categorical, cdf, sigmoid, stream
 from partnerlens.synthetic.vocabulary import CHANNELS, IDENTIFIERS, TOUCH_TYPES
 from partnerlens.synthetic.world import World
 
@@ -51,6 +56,29 @@ def email_hashes(con: duckdb.DuckDBPyConnection, emails: pa.Array) -> pa.Array:
     return result.column("h").combine_chunks().cast(pa.string())
 
 
+def intent_touches(plan: Plan, world: World, cust: Customers) -> tuple[np.ndarray, ...]:
+    """Touches of the intent-targeting partners (truth "hard"), from their own stream: (customer, seq, partner, time).
+
+    Whether a customer is reached depends on its outcome, never the other way round: a customer who buys (organic or
+    not) is reached with probability INTENT_REACH_BUYER, any other with INTENT_REACH_OTHER. A reached customer gets
+    1 + Poisson(INTENT_MEAN_EXTRA_TOUCHES) touches from intent partners drawn by reach, each an exponential gap
+    (mean INTENT_MEAN_GAP_SECONDS, at least a minute) before the decision and never before the arrival. Their true
+    lift is 0: the conversion probability does not change, so they add nothing to the true incremental conversions.
+    """
+    rng = stream(plan.seed, S_INTENT, cust.block)
+    n = len(cust)
+    reached = rng.random(n) < np.where(cust.converted, INTENT_REACH_BUYER, INTENT_REACH_OTHER)
+    count = np.where(reached, 1 + np.minimum(rng.poisson(INTENT_MEAN_EXTRA_TOUCHES, n), 64 - INTENT_TOUCH_SEQ - 1), 0)
+    total = int(count.sum())
+    ci = np.repeat(np.arange(n), count)
+    seq = INTENT_TOUCH_SEQ + np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+    partner = categorical(rng.random(total), world.partners.intent_reach_cdf)
+    gap = 60 + rng.exponential(INTENT_MEAN_GAP_SECONDS, total).astype(np.int64)
+    occurred = np.maximum(cust.t0[ci], cust.t_dec[ci] - gap)
+    occurred = np.minimum(occurred, cust.t_dec[ci] - 1)
+    return ci, seq.astype(np.int64), partner.astype(np.int64), occurred.astype(np.int64)
+
+
 def simulate_touches(plan: Plan, world: World, cust: Customers) -> dict[str, np.ndarray]:
     """All touches of a block's customers, sorted by (partner, time, event), with their defects decided."""
     rng = stream(plan.seed, S_TOUCHES, cust.block)
@@ -64,6 +92,12 @@ def simulate_touches(plan: Plan, world: World, cust: Customers) -> dict[str, np.
     ptype = partners.types[partner]
     position = sigmoid(_STAGE_LOGIT[ptype] + 1.2 * rng.standard_normal(total))
     occurred = cust.t0[ci] + (cust.span[ci] * position).astype(np.int64)
+    if partners.intent.any():
+        i_ci, i_seq, i_partner, i_occurred = intent_touches(plan, world, cust)
+        ci, seq = np.concatenate([ci, i_ci]), np.concatenate([seq, i_seq])
+        partner, occurred = np.concatenate([partner, i_partner]), np.concatenate([occurred, i_occurred])
+        ptype = partners.types[partner]
+        total = len(ci)
     touch_type = categorical(rng.random(total), _TOUCH_CDF[ptype])
     b2b = cust.b2b[ci]
     touch_type = np.where(~b2b & np.isin(touch_type, _B2B_TOUCHES), _TT["click"], touch_type)

@@ -27,7 +27,7 @@ class World:
 
 def build_world(plan: Plan) -> World:
     """All reference data: partners, campaigns (and who takes part when), agreements, B2B accounts."""
-    partners = build_partners(plan.seed, plan.partners, plan.formats)
+    partners = build_partners(plan.seed, plan.partners, plan.formats, plan.truth)
     horizon = plan.cut_day + PLANNING_DAYS
     campaigns = build_campaigns(plan.seed, partners, horizon)
     blocks = plan.blocks()

@@ -12,12 +12,14 @@ from partnerlens.synthetic.formatting import offset_label
 from partnerlens.synthetic.names import NAME_HEADS, NAME_TAILS
 from partnerlens.synthetic.parameters import (
     IDENT_P,
+    INTENT_REFERRAL_SHARE,
+    INTENT_TYPES,
     LOCATION_CURRENCY,
     PARTNER_LOCATIONS,
     PARTNER_TYPE_P,
     TIER_P,
 )
-from partnerlens.synthetic.streams import S_PARTNERS, cdf, stream
+from partnerlens.synthetic.streams import S_PARTNERS, S_TRUTH, cdf, stream
 from partnerlens.synthetic.vocabulary import CURRENCIES, IDENTIFIERS, PARTNER_TYPES, TIERS
 
 
@@ -42,6 +44,11 @@ class Partners:
     ident_cdf: np.ndarray
     event_style: np.ndarray
     unknown_id: str
+    #: intent-targeting partners (truth "hard"; none otherwise): true lift 0, touch buyers just before they buy
+    intent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: reach over the partners that create demand (all partners unless some target intent), and over intent partners
+    demand_reach_cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    intent_reach_cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # arrow views for vectorised formatting
     id_array: pa.Array = field(init=False)
     slug_array: pa.Array = field(init=False)
@@ -60,8 +67,12 @@ class Partners:
         return len(self.ids)
 
 
-def build_partners(seed: int, n: int, formats: str) -> Partners:
-    """Partner master: types, tiers, locations, reach (touch volume) and true lift (independent of each other)."""
+def build_partners(seed: int, n: int, formats: str, truth: str = "standard") -> Partners:
+    """Partner master: types, tiers, locations, reach (touch volume) and true lift (independent of each other).
+
+    With ``truth="hard"`` some partners target intent (see :func:`intent_partners`): their true lift is 0 and they
+    leave the demand partners' draw; every other trait is drawn exactly as for the standard truth.
+    """
     rng = stream(seed, S_PARTNERS)
     width = max(3, len(str(n)))
     ids = [f"P{i + 1:0{width}d}" for i in range(n)]
@@ -97,6 +108,9 @@ def build_partners(seed: int, n: int, formats: str) -> Partners:
             touch_formats[i] = {3: "jsonl", 4: "parquet"}.get(i % 5, "csv")
             cost_formats[i] = "jsonl" if touch_formats[i] == "jsonl" else "csv"
     unknown = "P" + "9" * width if n < 10**width - 1 else "P" + "9" * (width + 1)
+    intent = intent_partners(seed, types) if truth == "hard" else np.zeros(n, dtype=bool)
+    lift = np.where(intent, 0.0, lift)
+    demand_reach = np.where(intent, 0.0, reach)
     return Partners(
         ids,
         names,
@@ -115,7 +129,27 @@ def build_partners(seed: int, n: int, formats: str) -> Partners:
         ident_cdf,
         np.arange(n) % 3,
         unknown,
+        intent,
+        cdf(demand_reach),
+        cdf(np.where(intent, reach, 0.0)) if intent.any() else np.zeros(0),
     )
+
+
+def intent_partners(seed: int, types: np.ndarray) -> np.ndarray:
+    """Which partners target intent: every affiliate and about half of the referral partners (own stream).
+
+    At least one partner targets intent and at least one creates demand (with two partners or more).
+    """
+    rng = stream(seed, S_TRUTH)
+    n = len(types)
+    u = rng.random(n)
+    intent = np.isin(types, [PARTNER_TYPES.index(t) for t in INTENT_TYPES])
+    intent |= (types == PARTNER_TYPES.index("referral")) & (u < INTENT_REFERRAL_SHARE)
+    if n >= 2 and not intent.any():
+        intent[int(np.argmin(u))] = True
+    if n >= 2 and intent.all():
+        intent[int(np.argmax(u))] = False
+    return intent
 
 
 def partner_sets(
