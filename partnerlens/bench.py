@@ -18,6 +18,10 @@ The check: a copy of the warehouse as the full night left it runs the same secon
 (`--full-refresh`, on the same landed files), and every published mart of the incremental night must equal it (row
 counts exact, numbers within 1e-9; partnerlens.compare). The full refresh's time is reported too, not measured
 against the targets.
+
+The scores: after the full night, every attribution model's row of mart_attribution_model_scores (rank correlation
+and share error against the generator's true incremental conversions), read from the served warehouse. The data is
+generated with ``--truth hard`` (intent-targeting partners, see partnerlens.synthetic) unless ``--truth standard``.
 """
 
 from __future__ import annotations
@@ -212,7 +216,29 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join(lines)
 
 
-def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
+SCORE_HEADERS = ["model", "rank", "rank correlation", "share total variation", "share mean absolute error"]
+
+
+def model_scores(served: Path) -> list[list[str]]:
+    """Every attribution model's score against the ground truth, best first, from a served warehouse."""
+    import duckdb
+
+    con = duckdb.connect(str(served), read_only=True)
+    try:
+        rows = con.sql(
+            "select attribution_model, model_rank, spearman_rank_correlation, share_total_variation, "
+            "share_mean_absolute_error from marts.mart_attribution_model_scores order by model_rank"
+        ).fetchall()
+    finally:
+        con.close()
+
+    def number(value: float | None, digits: int) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    return [[m, str(rank), number(rho, 3), number(tv, 3), number(mae, 4)] for m, rank, rho, tv, mae in rows]
+
+
+def bench_scale(touchpoints: int, workdir: Path, seed: int = 7, truth: str = "hard") -> str:
     from partnerlens.synthetic import generate
 
     landing = workdir / "landing"
@@ -224,7 +250,7 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
     rows: list[list[str]] = []
     with MemorySampler() as sampler:
         t0 = time.time()
-        summary = generate(landing, seed=seed, touchpoints=touchpoints, partners=partners, end_date=end)
+        summary = generate(landing, seed=seed, touchpoints=touchpoints, partners=partners, end_date=end, truth=truth)
         gen_seconds = time.time() - t0
         gen_peak = sampler.peak(t0, time.time())
         touch_rows = summary.rows.get("touchpoints", touchpoints) if hasattr(summary, "rows") else touchpoints
@@ -251,6 +277,10 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
             ]
         )
 
+        from orchestration.paths import served_path
+
+        scores = model_scores(served_path(warehouse)) if ok else []
+
         # the full night's warehouse, copied before the second night: the full-refresh reference of the check
         reference = workdir / "reference.duckdb"
         copy_warehouse(warehouse, reference)
@@ -261,6 +291,7 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
             partners=partners,
             end_date=end + timedelta(days=1),
             since=end + timedelta(days=1),
+            truth=truth,
         )
         incr, incr_wall, ok2 = measure_run(sampler)
         rows += stage_rows("incremental (+1 day)", incr)
@@ -278,7 +309,7 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
         rows.append(end_to_end("full refresh (+1 day, the check)", refreshed, refresh_wall, ok4, ""))
         check = equality_check(warehouse, reference) if ok2 and ok4 else "not checked: a run failed"
 
-        generator = {"seed": seed, "touchpoints": touchpoints, "partners": partners}
+        generator = {"seed": seed, "touchpoints": touchpoints, "partners": partners, "truth": truth}
         sensed, sensed_wall, ok5, sensed_note = one_file_through_sensor(
             sampler, workdir, landing, generator, end + timedelta(days=2)
         )
@@ -293,13 +324,17 @@ def bench_scale(touchpoints: int, workdir: Path, seed: int = 7) -> str:
             )
         )
     header = (
-        f"### {touchpoints:,} touchpoints ({partners} partners), {date.today().isoformat()}, {os.cpu_count()} cores"
+        f"### {touchpoints:,} touchpoints ({partners} partners, truth {truth}), {date.today().isoformat()}, "
+        f"{os.cpu_count()} cores"
     )
+    scored = table(scores, SCORE_HEADERS) if scores else "not scored: the full night failed"
     return (
         header
         + "\n\n"
         + table(rows, ["run", "stage", "wall s", "peak MiB", "touchpoints/s"])
         + f"\n\nIncremental equals full: {check}"
+        + "\n\nAttribution models against the true incremental conversions (full night):\n\n"
+        + scored
     )
 
 
@@ -309,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", help="where to put the generated data and warehouse (default: a temp dir)")
     parser.add_argument("--out", default="bench/results/latest.md")
     parser.add_argument("--keep", action="store_true", help="keep the generated data and warehouse")
+    parser.add_argument(
+        "--truth", choices=["standard", "hard"], default="hard", help="the generator's ground truth (default: hard)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="partnerlens-bench-dagster-"))
     sections = []
@@ -317,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-        section = bench_scale(scale, workdir)
+        section = bench_scale(scale, workdir, truth=args.truth)
         print(section + "\n", flush=True)
         sections.append(section)
         if not args.keep:
