@@ -8,8 +8,9 @@ files' columns and the values drawn for categorical columns come from those cont
                                                                         opportunities and the host's own costs
     <out_dir>/<partner id>/touchpoints/touchpoints_<first>_<last>.<csv|jsonl|parquet>
     <out_dir>/<partner id>/costs/costs_<first>_<last>.<csv|jsonl>
-    <out_dir>/_ground_truth/                                            partner_effects.csv, dirty_rows.csv,
-                                                                        manifest.json (ignored by the loader)
+    <out_dir>/_ground_truth/                                            partner_effects.csv, campaign_effects.csv,
+                                                                        dirty_rows.csv, manifest.json (ignored
+                                                                        by the loader)
 
 Simulation model
 ----------------

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from partnerlens.synthetic.ground_truth import true_increments, write_ground_truth
+from partnerlens.synthetic.ground_truth import true_campaign_increments, true_increments, write_ground_truth
 from partnerlens.synthetic.output import Output
 from partnerlens.synthetic.plan import make_plan
 from partnerlens.synthetic.simulate.conversions import write_conversions
@@ -85,16 +85,17 @@ def generate(
     for feed in ("customers", "conversions", "opportunities"):
         out.open(feed, "internal", "csv")
     increments = np.zeros(len(world.partners))
+    campaign_increments = np.zeros((len(world.partners), len(world.campaigns.ids) + 1))
     con = duckdb.connect()
     try:
         for block in plan.blocks():
             cust = simulate_customers(plan, world, block)
             write_customers(out, plan, world, cust)
-            if plan.block_has_touches(block):
-                write_touchpoints(out, plan, world, cust, con)
+            touches = write_touchpoints(out, plan, world, cust, con) if plan.block_has_touches(block) else None
             write_conversions(out, plan, world, cust)
             write_opportunities(out, plan, world, cust)
             increments += true_increments(plan, world, cust)
+            campaign_increments += true_campaign_increments(plan, world, cust, touches)
     finally:
         con.close()
     write_costs(out, plan, world)
@@ -105,7 +106,7 @@ def generate(
         if any(out.feed_of[rel] == feed for rel in files)
     }
     dirty = {feed: sum(1 for d in out.dirty if d[0] == feed) for feed in rows}
-    write_ground_truth(root, plan, world, increments, files, out, rows, dirty)
+    write_ground_truth(root, plan, world, increments, campaign_increments, files, out, rows, dirty)
     return GenerateSummary(
         root,
         plan.window_start,

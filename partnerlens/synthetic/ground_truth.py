@@ -2,7 +2,9 @@
 
 Everything is written under ``<out_dir>/_ground_truth/`` (the loader ignores folders starting with ``_``).
 ``partner_effects.csv`` (``partner_effects_<first>_<last>.csv`` for an incremental delivery) holds each partner's
-true lift and its true incremental conversions among the customers deciding in the window; ``dirty_rows.csv`` lists
+true lift and its true incremental conversions among the customers deciding in the window; ``campaign_effects.csv``
+splits them per joint campaign (a partner's increment for a customer shared equally among its touches of that
+customer, by the touch's campaign; an empty campaign_id for touches of no campaign); ``dirty_rows.csv`` lists
 every injected defect of every delivery in the folder; ``manifest.json`` records each delivery's arguments, window,
 files and row counts.
 """
@@ -35,11 +37,37 @@ def true_increments(plan: Plan, world: World, cust: Customers) -> np.ndarray:
     return np.bincount(cand[distinct], weights=delta[distinct], minlength=len(world.partners))
 
 
+def true_campaign_increments(
+    plan: Plan, world: World, cust: Customers, touches: dict[str, np.ndarray] | None
+) -> np.ndarray:
+    """Per partner and campaign (column 0: touches of no campaign, column c + 1: campaign c): each partner's true
+    increment for a customer deciding in the window, split equally among that partner's touches of the customer by
+    the touch's campaign. Rows sum to :func:`true_increments` (intent partners' touches carry 0)."""
+    result = np.zeros((len(world.partners), len(world.campaigns.ids) + 1))
+    if touches is None or not len(touches["ci"]):
+        return result
+    sel = ~cust.organic & (cust.t_dec >= plan.lo_ts) & (cust.t_dec <= plan.cut_ts)
+    full = sigmoid(BASE_LOG_ODDS + cust.lift_sum)
+    without = sigmoid(BASE_LOG_ODDS + cust.lift_sum[:, None] - world.partners.lift[cust.cand])
+    delta = np.where(cust.distinct & sel[:, None], full[:, None] - without, 0.0)  # customer x candidate slot
+    ci, partner, campaign = touches["ci"], touches["partner"], touches["campaign"]
+    match = (cust.cand[ci] == partner[:, None]) & cust.distinct[ci]
+    own = match.any(axis=1)
+    weight = np.where(own, delta[ci, np.argmax(match, axis=1)], 0.0)
+    pair = ci * len(world.partners) + partner
+    _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    weight = weight / counts[inverse]
+    cell = partner * result.shape[1] + campaign + 1
+    result += np.bincount(cell, weights=weight, minlength=result.size).reshape(result.shape)
+    return result
+
+
 def write_ground_truth(
     root: Path,
     plan: Plan,
     world: World,
     increments: np.ndarray,
+    campaign_increments: np.ndarray,
     files: dict[str, int],
     out: Output,
     rows: dict[str, int],
@@ -56,6 +84,13 @@ def write_ground_truth(
         for p, pid in enumerate(world.partners.ids):
             share = increments[p] / total if total > 0 else 0.0
             writer.writerow([pid, f"{world.partners.lift[p]:.6f}", f"{increments[p]:.4f}", f"{share:.6f}"])
+    campaign_name = f"campaign_effects_{plan.tag}.csv" if plan.incremental else "campaign_effects.csv"
+    with (truth_dir / campaign_name).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["partner_id", "campaign_id", "true_incremental_conversions"])
+        for p, c in zip(*np.nonzero(campaign_increments), strict=True):
+            campaign_id = world.campaigns.ids[c - 1] if c > 0 else ""
+            writer.writerow([world.partners.ids[p], campaign_id, f"{campaign_increments[p, c]:.4f}"])
     _merge_dirty_rows(truth_dir / "dirty_rows.csv", set(files), out.dirty)
     manifest_path = truth_dir / "manifest.json"
     manifest = {"generator": "partnerlens.synthetic", "deliveries": {}}

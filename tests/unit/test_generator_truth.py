@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from partnerlens.synthetic import generate
+from partnerlens.synthetic.formatting import unix_day
+from partnerlens.synthetic.world.campaigns import build_campaigns
 from partnerlens.synthetic.world.partners import build_partners, intent_partners
 from tests.unit.test_generator import clean_rows_by_day, feed_files, read_rows
 
@@ -115,3 +117,25 @@ def test_standard_truth_is_the_default_and_other_truths_are_refused(tmp_path: Pa
             assert (standard / path.relative_to(default)).read_bytes() == path.read_bytes(), path
     with pytest.raises(ValueError, match="truth must be"):
         generate(tmp_path / "bad", seed=11, end_date=END, truth="easy", **ARGS)
+
+
+def test_campaign_effects_split_each_partners_truth_over_its_campaigns(hard) -> None:
+    with (hard / "_ground_truth" / "campaign_effects.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # every campaign the world has (touches of customers deciding in the window may precede it and its campaigns)
+    partners = build_partners(11, ARGS["partners"], "csv", "hard")
+    campaigns = build_campaigns(11, partners, unix_day(END) + 90)
+    members = {
+        (partners.ids[p], campaigns.ids[c])
+        for c, p in zip(campaigns.member_campaign, campaigns.member_partner, strict=True)
+    }
+    totals: dict[str, float] = {}
+    for row in rows:
+        value = float(row["true_incremental_conversions"])
+        assert value != 0.0
+        totals[row["partner_id"]] = totals.get(row["partner_id"], 0.0) + value
+        assert row["campaign_id"] == "" or (row["partner_id"], row["campaign_id"]) in members, row
+    assert any(row["campaign_id"] for row in rows) and any(not row["campaign_id"] for row in rows)
+    for pid, effect in effects(hard).items():
+        expected = float(effect["true_incremental_conversions"])
+        assert abs(totals.get(pid, 0.0) - expected) <= 1e-4 * (1 + len(rows)), pid

@@ -148,9 +148,13 @@ def simulate_touches(plan: Plan, world: World, cust: Customers) -> dict[str, np.
     return t
 
 
-def write_touchpoints(out: Output, plan: Plan, world: World, cust: Customers, con: duckdb.DuckDBPyConnection) -> None:
-    """Format the block's touches inside the window and append them to each partner's file."""
+def write_touchpoints(
+    out: Output, plan: Plan, world: World, cust: Customers, con: duckdb.DuckDBPyConnection
+) -> dict[str, np.ndarray]:
+    """Format the block's touches inside the window and append them to each partner's file; returns every touch of
+    the block (customer, partner, campaign), inside the window or not, for the per-campaign ground truth."""
     t = simulate_touches(plan, world, cust)
+    every = {"ci": t["ci"], "partner": t["partner"], "campaign": t["campaign"]}
     keep = (t["occurred"] >= plan.lo_ts) & (t["occurred"] <= plan.cut_ts)
     t = {k: v[keep] for k, v in t.items()}
     partners, campaigns = world.partners, world.campaigns
@@ -196,3 +200,4 @@ def write_touchpoints(out: Output, plan: Plan, world: World, cust: Customers, co
     table = table_of("touchpoints", columns)
     defects = np.array(TOUCH_DEFECTS, dtype=object)[t["defect"]]
     write_by_partner(out, "touchpoints", table, partner, partners.touch_formats, partners.ids, t["dirty"], defects)
+    return every
