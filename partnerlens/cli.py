@@ -543,11 +543,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that run on any target: they read or write files only.
+TARGET_FREE_COMMANDS = frozenset({"generate"})
+
+
+def refuse_on_postgres(command: str) -> str | None:
+    """Why `command` does not run with PARTNERLENS_TARGET=postgres, or None when it does.
+
+    The nightly job's loads, gates, publish and ledger, and the commands that read the published warehouse, are
+    written against the DuckDB warehouse file: run on the postgres target they would load into DuckDB and build on
+    PostgreSQL. Until they speak PostgreSQL they refuse, and name what does run there."""
+    from orchestration.warehouse.postgres import is_postgres
+
+    if command in TARGET_FREE_COMMANDS or not is_postgres():
+        return None
+    return (
+        f"partnerlens {command} does not run on PostgreSQL (PARTNERLENS_TARGET=postgres): the nightly job, restore, "
+        "quarantine, statements, scorecards, docs and the summary read and write the DuckDB warehouse file only. On "
+        "PostgreSQL, load with `python -m orchestration.feeds.postgres_loads`, build with `dbt build` and publish "
+        "with orchestration.warehouse.postgres_publish (README, Engines); unset PARTNERLENS_TARGET to run on DuckDB."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     from orchestration.warehouse.integrity import WarehouseDamaged
 
     args = build_parser().parse_args(argv)
     apply_location_options(args)
+    refused = refuse_on_postgres(args.command)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except WarehouseDamaged as damaged:  # any command: the file is named, and nothing was written to it

@@ -3,8 +3,10 @@
 The PostgreSQL counterpart of :func:`orchestration.warehouse.publish.publish_candidate`, with the same checks, log rows
 and ledger append. PostgreSQL's DDL is transactional, so each view is dropped and created anew (a new version of a
 mart may have other columns, which ``create or replace view`` refuses) inside the transaction that also appends the
-ledger rows and writes ``audit.publish_log``: readers see yesterday's marts or today's, never a mix, and a failure
-anywhere in the transaction leaves every view, the ledger and the log as they were.
+ledger rows, sets the roles, grants and row-level security of the candidate
+(:mod:`orchestration.warehouse.postgres_roles`; the views are ``security_invoker``, so the policies of the tables
+apply to whoever reads them) and writes ``audit.publish_log``: readers see yesterday's marts or today's, never a mix,
+and a failure anywhere in the transaction leaves every view, the ledger and the log as they were.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import duckdb
 
 from orchestration.warehouse.audit import ensure_audit
 from orchestration.warehouse.postgres import quote
+from orchestration.warehouse.postgres_roles import apply_access
 from orchestration.warehouse.publish import PublishOutcome, PublishRefused
 from orchestration.warehouse.versions import PUBLISHED_SCHEMA, candidate_schema
 
@@ -103,7 +106,10 @@ def publish_candidate_postgres(
             for model in models:
                 view = f"{quote(PUBLISHED_SCHEMA)}.{quote(model)}"
                 cur.execute(f"drop view if exists {view}")
-                cur.execute(f"create view {view} as select * from {quote(schema)}.{quote(model)}")
+                cur.execute(
+                    f"create view {view} with (security_invoker = true) as select * from {quote(schema)}.{quote(model)}"
+                )
+            apply_access(cur, schema, PUBLISHED_SCHEMA, models)
             for model, ledger in (ledgers or {}).items():
                 row_counts[f"appended:{ledger}"] = _append(cur, schema, model, ledger)
             cur.execute(

@@ -1,4 +1,5 @@
-{{ config(materialized='view') }}
+-- A table on PostgreSQL: row-level security (governance/shared_outputs.yml) applies to tables only.
+{{ config(materialized=('table' if target.type == 'postgres' else 'view')) }}
 {#
     Who gets credit for each conversion, under all seven models side by side, on the same paths: one row per
     conversion, touch of its path and model, with the credit, the attributed revenue and gross margin and the

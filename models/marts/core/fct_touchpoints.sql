@@ -1,4 +1,5 @@
-{{ config(materialized='view') }}
+-- A table on PostgreSQL: row-level security (governance/shared_outputs.yml) applies to tables only.
+{{ config(materialized=('table' if target.type == 'postgres' else 'view')) }}
 with
 
 touchpoints as (
