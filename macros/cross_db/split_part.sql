@@ -11,3 +11,15 @@
         split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    Spark: dbt-spark's split_part also compares the part number in Jinja; Spark's own split_part (3.3+) takes any
+    integer expression.
+#}
+{% macro spark__split_part(string_text, delimiter_text, part_number) -%}
+    {%- if part_number is number and part_number < 0 -%}
+        {{ dbt._split_part_negative(string_text, delimiter_text, part_number) }}
+    {%- else -%}
+        split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
+    {%- endif -%}
+{%- endmacro %}
