@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BENCH_TOUCHPOINTS ?= 1000000 10000000
 
-.PHONY: help setup browser postgres demo test lint bench dev docs clean
+.PHONY: help setup browser postgres java demo test lint bench dev docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 16
@@ -41,7 +41,10 @@ browser:  ## install Debian's chromium for the browser tests
 postgres:  ## install Debian's PostgreSQL 15 server for the PostgreSQL tests (they start a throwaway cluster)
 	bash scripts/install_postgres.sh
 
-test: setup browser postgres  ## the whole test suite
+java:  ## install Debian's Java 17 runtime for the Spark tests (a local SparkSession)
+	bash scripts/install_java.sh
+
+test: setup browser postgres java  ## the whole test suite
 	$(PY) -m pytest
 
 lint: setup  ## sqlfluff on the dbt SQL (models, data tests), ruff on the Python code
