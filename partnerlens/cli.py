@@ -601,9 +601,13 @@ def build_parser() -> argparse.ArgumentParser:
         "erase one customer from raw, every model, the served file and the shared files; keep a tombstone (keyed "
         "hash) so that later deliveries about the customer are dropped at load",
     )
-    who = erase_cmd.add_mutually_exclusive_group(required=True)
-    who.add_argument("--customer-id", metavar="ID", help="the customer id to erase")
-    who.add_argument("--email", metavar="ADDRESS", help="erase every customer with this email (and the email itself)")
+    who = erase_cmd.add_mutually_exclusive_group()
+    who.add_argument("--customer-id", metavar="ID", help="the customer id to erase (this or --email); default: none")
+    who.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="erase every customer with this email, and the email itself (this or --customer-id); default: none",
+    )
     erase_cmd.add_argument(
         "--statements",
         metavar="DIR",
