@@ -1,5 +1,5 @@
 """The `partnerlens` command: generate feeds, run the nightly job, the demo, restore a published version, write
-payout statements and scorecards."""
+payout statements and scorecards, erase a customer."""
 
 from __future__ import annotations
 
@@ -244,6 +244,61 @@ def _cmd_quarantine(args: argparse.Namespace) -> int:
         else:
             print(f"Dropped {held.source_file}: {deleted} rows deleted from raw.{held.feed}.")
     return 0
+
+
+def _cmd_erase(args: argparse.Namespace) -> int:
+    from orchestration.paths import served_path, warehouse_path
+    from orchestration.warehouse.erasure import ErasureError, erase, record_files, scrub_files
+    from orchestration.warehouse.integrity import check_warehouse, connect_warehouse
+    from orchestration.warehouse.lock import WarehouseBusyError, run_lock
+    from orchestration.warehouse.served import ServedWriteError, write_served
+    from orchestration.warehouse.versions import served_schema
+
+    warehouse = warehouse_path()
+    if not warehouse.exists():
+        print(f"No warehouse at {warehouse}: nothing to erase.", file=sys.stderr)
+        return 1
+    check_warehouse(warehouse)
+    wait = float(os.environ.get("PARTNERLENS_LOCK_WAIT_SECONDS", "600"))
+    try:
+        with run_lock(warehouse, wait_seconds=wait), connect_warehouse(warehouse) as con:
+            result = erase(con, customer_id=args.customer_id, email=args.email)
+            served_message = "no marts are published yet"
+            if served_schema(con) is not None:
+                outcome = write_served(con, served_path())
+                served_message = f"the served file {outcome.path} was written anew without the customer"
+            files = scrub_files([Path(d) for d in args.statements or ["statements"]], result.subject)
+            scorecards = _rewrite_scorecards(served_path(), Path(args.scorecards) if args.scorecards else None)
+            record_files(con, result.erasure_id, len(files) + scorecards)
+    except (ErasureError, WarehouseBusyError, ServedWriteError) as error:
+        print(f"{warehouse}: {error}", file=sys.stderr)
+        return 1
+    removed = sum(result.rows.values())
+    print(
+        f"Erased customer {result.subject_hash[:16]} (keyed hash; erasure {result.erasure_id}): "
+        f"{result.identifiers} identifiers, {removed} rows removed or redacted in {len(result.rows)} tables; "
+        f"{served_message}; {len(files)} statement files and {scorecards} scorecard pages rewritten. "
+        "Later deliveries about the customer are dropped at load (rule erased_subject); the next run is a full build."
+    )
+    return 0
+
+
+def _rewrite_scorecards(served: Path, out: Path | None) -> int:
+    """Write the scorecards anew from the served file where they were written (if they were): the pages written."""
+    from orchestration.paths import warehouse_path
+    from orchestration.warehouse.served import connect_served
+    from partnerlens.scorecards import MartsNotServed, default_out_dir, write_scorecards
+
+    folder = out or default_out_dir(warehouse_path())
+    if not (folder / "index.html").exists() or not served.is_file():
+        return 0
+    con = connect_served(served)
+    try:
+        return len(write_scorecards(con, folder)) + 1
+    except MartsNotServed:
+        return 0
+    finally:
+        con.close()
 
 
 def _month(text: str) -> date:
@@ -540,6 +595,35 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--note", metavar="TEXT", help="why: kept with the decision; default: none")
     add_location_options(quarantine, landing=False)
     quarantine.set_defaults(func=_cmd_quarantine)
+
+    erase_cmd = command(
+        "erase",
+        "erase one customer from raw, every model, the served file and the shared files; keep a tombstone (keyed "
+        "hash) so that later deliveries about the customer are dropped at load",
+    )
+    who = erase_cmd.add_mutually_exclusive_group()
+    who.add_argument("--customer-id", metavar="ID", help="the customer id to erase (this or --email); default: none")
+    who.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="erase every customer with this email, and the email itself (this or --customer-id); default: none",
+    )
+    erase_cmd.add_argument(
+        "--statements",
+        metavar="DIR",
+        action="append",
+        default=None,
+        help="a folder `partnerlens statements` wrote into, rewritten without the customer (repeatable); "
+        "default: statements",
+    )
+    erase_cmd.add_argument(
+        "--scorecards",
+        metavar="DIR",
+        help="the scorecards folder, written anew; default: $PARTNERLENS_SCORECARDS if set, else scorecards/ beside "
+        "the warehouse file",
+    )
+    add_location_options(erase_cmd, landing=False)
+    erase_cmd.set_defaults(func=_cmd_erase)
     return parser
 
 

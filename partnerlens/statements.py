@@ -15,6 +15,16 @@ import duckdb
 
 STATEMENTS = "marts.mart_partner_payout_statements"
 STATEMENT_LINES = "marts.mart_partner_payout_statement_lines"
+#: The touch trail of a statement line: left empty for a conversion of an opted-out customer.
+TRAIL_COLUMNS = (
+    "touchpoint_id",
+    "touch_occurred_at",
+    "touch_campaign_id",
+    "touch_channel",
+    "touch_type",
+    "touch_credit",
+)
+_TRAIL_SQL = ", ".join(f"case when opted_out then null else lines.{c} end as {c}" for c in TRAIL_COLUMNS)
 
 
 def _published(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
@@ -114,7 +124,8 @@ def write_statements(
     partner_id: str | None = None,
 ) -> list[Path]:
     """Write one CSV statement per partner and month (`<out>/<YYYY-MM>/<partner_id>_<currency>.csv`): a totals header
-    followed by every payout line with the touch trail behind it. Defaults to the last closed month, all partners."""
+    followed by every payout line with the touch trail behind it (none for a conversion of an opted-out customer:
+    the line is shown once, without touches). Defaults to the last closed month, all partners."""
     month = period_month or last_closed_month(con)
     if month is None:
         return []
@@ -136,8 +147,20 @@ def write_statements(
                    refunded_conversion_id, agreement_id, agreement_version, attribution_model, basis_rate,
                    basis_amount, amount, currency, trail_conversion_id, touchpoint_id, touch_occurred_at,
                    touch_campaign_id, touch_channel, touch_type, touch_credit, payout_line_id, booked_in_run
-            from {STATEMENT_LINES}
-            where statement_id = ?
+            from (
+                -- consent: the touch trail of an opted-out customer's conversion is not shared; the line stays
+                select lines.* exclude (touchpoint_id, touch_occurred_at, touch_campaign_id, touch_channel, touch_type,
+                                        touch_credit),
+                       {_TRAIL_SQL}
+                from (
+                    select lines.*, coalesce(conversions.is_customer_opted_out, false) as opted_out
+                    from {STATEMENT_LINES} as lines
+                    left join marts.fct_conversions as conversions
+                        on lines.trail_conversion_id = conversions.conversion_id
+                    where lines.statement_id = ?
+                ) as lines
+                qualify not opted_out or row_number() over (partition by lines.payout_line_id) = 1
+            )
             order by original_period_month, line_type, conversion_id, payout_line_id, touch_occurred_at
             """,
             [statement["statement_id"]],

@@ -521,7 +521,8 @@ def _insert_rejected(
         con,
         f"""INSERT INTO audit.rejected_rows
         SELECT {lit(ctx.load_id)}, {lit(ctx.contract.feed)}, {lit(ctx.source)}, {lit(ctx.rel)}, _row_number,
-               {lit(ctx.checksum)}, {rule}, {column}, {reason}, coalesce(_reader_raw, {stage.record_sql}),
+               {lit(ctx.checksum)}, {rule}, {column}, {reason},
+               CASE WHEN {rule} <> 'erased_subject' THEN coalesce(_reader_raw, {stage.record_sql}) END,
                {ts_literal(ctx.loaded_at)}
         FROM {relation} AS _rows {_source_join(stage)}
         WHERE {where}

@@ -1,8 +1,9 @@
 """A feed contract as SQL: one pass that types every column and finds each row's first failing rule.
 
-Every value is first trimmed of :data:`BLANKS` (a blank-only value is missing). Per column, in column order:
-required, type, allowed_values, pattern, personal_data, min/negative_when, max, not_in_future, after, source_mismatch,
-unknown_reference; then require_one_of. Repeated keys are marked afterwards among the otherwise valid rows (within the
+Every value is first trimmed of :data:`BLANKS` (a blank-only value is missing). First erased_subject (a row about an
+erased customer); then per column, in column order: required, type, allowed_values, pattern, personal_data,
+min/negative_when, max, not_in_future, after, source_mismatch, unknown_reference; then require_one_of. Repeated
+keys are marked afterwards among the otherwise valid rows (within the
 file the first occurrence wins; for ``load_mode: append`` a key already in ``raw.<feed>`` is a repeat too), as
 ``duplicate_key`` when the row equals the earlier version and ``conflicting_duplicate`` when it does not. Every
 rejection reason names the file, the row and the rule.
@@ -75,6 +76,7 @@ def checked_sql(con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage: Stage) 
     rules: list[tuple[str, str, str | None, str]] = [
         ("_reader_rule IS NOT NULL", "_reader_rule", None, reason_sql(ctx, "{}", "_reader_detail"))
     ]
+    rules.extend(_erased_subject_rule(con, ctx))
     for col in contract.columns:
         rules.extend(_column_rules(ctx, col, found.get(col.name), col.name in stage.shapes))
     if contract.require_one_of:
@@ -100,6 +102,41 @@ def checked_sql(con: duckdb.DuckDBPyConnection, ctx: LoadContext, stage: Stage) 
             FROM (SELECT _stage.*, {texts}{shapes} FROM ({stage.sql}) AS _stage) AS _text
         ) AS _typed
         {joins}"""
+
+
+#: Columns that name a person, and the kind of keyed hash a tombstone holds for them (the email as its SHA-256).
+SUBJECT_COLUMNS = {
+    "customer_id": ("customer_id", "{}"),
+    "anonymous_id": ("anonymous_id", "{}"),
+    "email": ("email_sha256", "sha256(lower({}))"),
+    "email_sha256": ("email_sha256", "lower({})"),
+}
+
+
+def _erased_subject_rule(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> list[tuple[str, str, str | None, str]]:
+    """The ``erased_subject`` rule: a row carrying an identifier of an erased customer (a keyed hash in
+    ``audit.erasure_tombstones``, under the current or a previous key) is dropped; its values are never stored.
+
+    Only when there are tombstones and the feed has a column that names a person; checked before every other rule.
+    """
+    columns = [c for c in ctx.contract.column_names if c in SUBJECT_COLUMNS]
+    if not columns or not scalar(con, "SELECT count(*) FROM audit.erasure_tombstones"):
+        return []
+    from orchestration import privacy
+
+    privacy.register(con)
+    tombstones = "(SELECT list(subject_hash) FROM audit.erasure_tombstones)"
+    conditions = []
+    for name in columns:
+        kind, value = SUBJECT_COLUMNS[name]
+        conditions.append(
+            f"coalesce(list_has_any({privacy.SQL_ALL_KEYS_FUNCTION}({lit(kind)}, {value.format(f'_s_{name}')}), "
+            f"{tombstones}), FALSE)"
+        )
+    reason = reason_sql(
+        ctx, "erased_subject: the row is about a customer who was erased; it was dropped and its values are not kept"
+    )
+    return [(" OR ".join(conditions), lit("erased_subject"), None, reason)]
 
 
 def _typed_sql(col: ColumnContract) -> str:

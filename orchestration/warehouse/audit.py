@@ -7,6 +7,9 @@
 ``audit.step_failures``  every step of a run that failed, with its error; written by the job's failure hook
 ``audit.quarantine``     every file gate 1 refused: held until released or dropped, with who decided and why
                          (:mod:`orchestration.warehouse.quarantine`)
+``audit.erasures``       every erasure (``partnerlens erase``): the customer's keyed hash, what was removed
+``audit.erasure_tombstones`` keyed hashes of an erased customer's identifiers: later deliveries carrying one are
+                         rejected at load (rule ``erased_subject``) without their values
 ``audit.run_history``    a view: one row per run, from the four logs
 
 :func:`ensure_audit` creates them all, :func:`ensure_load_tables` the loader's two (both idempotent, and both run
@@ -65,6 +68,26 @@ CREATE TABLE IF NOT EXISTS audit.rejected_rows (
     reason VARCHAR NOT NULL,
     raw_record VARCHAR,
     rejected_at TIMESTAMPTZ NOT NULL
+)"""
+
+ERASURES_DDL = """
+CREATE TABLE IF NOT EXISTS audit.erasures (
+    erasure_id VARCHAR NOT NULL,
+    subject_hash VARCHAR NOT NULL,       -- keyed hash (HMAC-SHA256) of customer_id:<id>; never the id itself
+    requested_by VARCHAR NOT NULL,       -- customer_id | email: what the request named
+    identifiers_erased BIGINT NOT NULL,  -- identifiers of the customer found (ids, email hashes, anonymous ids)
+    rows_deleted VARCHAR NOT NULL,       -- JSON {table: rows deleted or redacted}
+    files_rewritten BIGINT NOT NULL,     -- shared files (statements, scorecards) rewritten without the customer
+    build_seq_at_erasure BIGINT,         -- the last build then: the next build is a full one
+    erased_at TIMESTAMPTZ NOT NULL
+)"""
+
+TOMBSTONES_DDL = """
+CREATE TABLE IF NOT EXISTS audit.erasure_tombstones (
+    subject_hash VARCHAR NOT NULL,       -- keyed hash of <kind>:<value>: a delivery carrying it is dropped at load
+    kind VARCHAR NOT NULL,               -- customer_id | email_sha256 | anonymous_id
+    erasure_id VARCHAR NOT NULL,
+    erased_at TIMESTAMPTZ NOT NULL
 )"""
 
 PUBLISH_LOG_DDL = """
@@ -183,7 +206,7 @@ left join publishes on runs.run_id = publishes.run_id
 left join steps on runs.run_id = steps.run_id
 """
 
-LOAD_TABLES_DDL = (LOAD_LOG_DDL, REJECTED_ROWS_DDL)
+LOAD_TABLES_DDL = (LOAD_LOG_DDL, REJECTED_ROWS_DDL, ERASURES_DDL, TOMBSTONES_DDL)
 TABLES_DDL = (*LOAD_TABLES_DDL, PUBLISH_LOG_DDL, GATE_RESULTS_DDL, STEP_FAILURES_DDL, QUARANTINE_DDL)
 #: Beside the warehouse file: step failures that could not be written into it yet, one JSON object a line.
 SPOOL_SUFFIX = ".step_failures.jsonl"
@@ -192,7 +215,8 @@ DEFAULT_AUDIT_WAIT_SECONDS = 30.0
 
 
 def ensure_load_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create schema ``audit`` with the loader's two tables, ``load_log`` and ``rejected_rows`` (idempotent)."""
+    """Create schema ``audit`` with the loader's tables, ``load_log``, ``rejected_rows`` and the erasure tables the
+    loader reads (idempotent)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for ddl in LOAD_TABLES_DDL:
         con.execute(ddl)

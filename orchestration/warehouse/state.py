@@ -14,8 +14,8 @@ Every dbt invocation of the nightly job is a *build*, numbered by ``build_seq`` 
 
 - ``full``: a new generation, every model from all of raw, when ``--full-refresh`` is asked for, nothing published
   was built this way yet, the served version's state is gone, the dbt project (models, macros, seeds,
-  dbt_project.yml) or the dbt vars changed, a feed in :data:`FULL_BUILD_FEEDS` delivered something, or rows the
-  served version was built from left raw;
+  dbt_project.yml) or the dbt vars changed, a feed in :data:`FULL_BUILD_FEEDS` delivered something, rows the
+  served version was built from left raw, or a customer was erased since it was built (``audit.erasures``);
 - ``incremental``: continue the served version's generation, reading only the loads it did not cover;
 - ``skipped``: nothing new since the served version (no load it did not cover, nothing else changed): no build and
   no publish at all.
@@ -253,6 +253,11 @@ def _full_reason(
     for feed in FULL_BUILD_FEEDS:
         if set(before.get("full_build_loads", {}).get(feed, [])) != set(fingerprint["full_build_loads"][feed]):
             return f"new {feed} were delivered (they apply to every conversion)"
+    erased = con.execute(
+        "select count(*) from audit.erasures where coalesce(build_seq_at_erasure, 0) >= ?", [base.build_seq]
+    ).fetchone()[0]
+    if erased:
+        return f"a customer was erased since {base.candidate_schema} was built"
     covered = covered_loads(con, base.build_seq)
     gone = sorted(feed for feed, ids in covered.items() if ids - loads.get(feed, set()))
     if gone:

@@ -940,7 +940,8 @@ def test_ensure_warehouse_creates_every_table_idempotently(wh: duckdb.DuckDBPyCo
     tables = wh.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
     ).fetchall()
-    assert [t[0] for t in tables] == ["audit.load_log", "audit.rejected_rows"] + [f"raw.{f}" for f in sorted(CONTRACTS)]
+    loader_tables = ["audit.erasure_tombstones", "audit.erasures", "audit.load_log", "audit.rejected_rows"]
+    assert [t[0] for t in tables] == loader_tables + [f"raw.{f}" for f in sorted(CONTRACTS)]
     columns = wh.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'raw' AND table_name = 'conversions' ORDER BY ordinal_position"

@@ -13,6 +13,9 @@
     - Opening: when the ledger is still empty (the first publish), history is booked into the months it belongs to,
       locked or not: nothing had been booked, so nothing is restated. From then on locks apply.
 
+    A basis of an erased customer (its conversion id replaced by erased-<keyed hash>) is left as booked: money
+    already booked stays, and a closed period is never restated.
+
     A basis that is no longer owed (its conversion vanished, or it now falls under another agreement version) is
     reversed by a line of minus what was booked. Restatements of already-booked bases are judged per agreement and
     month: when they add up (in absolute value) to less than var payout_restatement_tolerance (half a cent by
@@ -36,9 +39,12 @@ expected as (
 
 ),
 
+-- lines of an erased customer (partnerlens erase: their conversion ids became erased-<keyed hash>) stay booked as
+-- they are; their bases are never recomputed, so never reversed
 booked as (
 
     select * from {{ ref('stg_ledger__payout_lines') }}
+    where basis_id not like '%erased-%'
 
 ),
 
