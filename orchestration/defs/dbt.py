@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.defs.resources import RunLockResource, WarehouseResource
 from orchestration.project import dbt_project, layer
+from orchestration.warehouse.served import refresh_served
 from orchestration.warehouse.state import FULL, SKIPPED, BuildPlan, plan_build
 
 #: What the nightly build leaves out: dbt unit tests and the macro tests (tagged macro_test) check the project's own
@@ -110,5 +111,9 @@ def partnerlens_dbt(
     first = min(context.selected_asset_keys, key=lambda key: key.to_user_string())
     yield dg.AssetObservation(asset_key=first, metadata=build_metadata(plan))
     if plan.mode == SKIPPED:
+        with warehouse.connect() as con:
+            refreshed = refresh_served(con, warehouse.served_file)
+        if refreshed is not None:
+            context.log.info(f"the served file was behind `marts`: rewritten to {refreshed.schema_name}")
         return
     yield from dbt.cli(dbt_build_args(context.run.run_id, config, plan), context=context).stream()

@@ -150,6 +150,29 @@ def write_served(con: duckdb.DuckDBPyConnection, served: Path) -> ServedOutcome:
     return ServedOutcome(served, schema, row_counts, served.stat().st_size, time.perf_counter() - started)
 
 
+def served_file_version(served: Path) -> str | None:
+    """The version the served file says it serves (``audit.served``), or None when there is no readable file."""
+    served = Path(served)
+    if not served.is_file():
+        return None
+    try:
+        with duckdb.connect(str(served), read_only=True) as con:
+            row = con.execute("select schema_name from audit.served").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+def refresh_served(con: duckdb.DuckDBPyConnection, served: Path) -> ServedOutcome | None:
+    """Rewrite the served file when it does not serve what `marts` serves (a run killed after its publish committed
+    but before the rewrite); None when it already does. A night with nothing new calls it, since it publishes
+    nothing that would rewrite the file. Opening the served file read-only to read its version blocks no reader."""
+    published = served_schema(con)
+    if published is None or served_file_version(served) == published:
+        return None
+    return write_served(con, served)
+
+
 def connect_served(served: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the served warehouse (what every reader of Partnerlens opens).
 
