@@ -298,6 +298,15 @@ def load_all_postgres(pg, landing_root: Path, run_id: str | None = None) -> dict
     return results
 
 
+def print_load_results(results: dict) -> None:
+    """One line per feed of a command-line load (PostgreSQL or Spark): files, rows loaded, rejected, skipped."""
+    for feed, result in results.items():
+        print(
+            f"{feed:20} {len(result.files):>3} files: {result.rows_loaded:>10,} rows loaded, "
+            f"{result.rows_rejected:>7,} rejected, {result.count('skipped_duplicate')} skipped"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -316,11 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         results = load_all_postgres(pg, args.landing or landing_path())
     finally:
         pg.close()
-    for feed, result in results.items():
-        print(
-            f"{feed:20} {len(result.files):>3} files: {result.rows_loaded:>10,} rows loaded, "
-            f"{result.rows_rejected:>7,} rejected, {result.count('skipped_duplicate')} skipped"
-        )
+    print_load_results(results)
     return 0
 
 

@@ -18,7 +18,7 @@ import duckdb
 from orchestration.feeds.contracts import load_contracts
 from orchestration.feeds.ground_truth import load_ground_truth
 from orchestration.feeds.loader import ensure_warehouse, load_feed
-from orchestration.feeds.postgres_loads import load_order
+from orchestration.feeds.postgres_loads import load_order, print_load_results
 from orchestration.warehouse.state import ensure_state_tables
 
 #: The schemas the loads own in Spark.
@@ -106,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         results = load_all_spark(spark, args.landing or landing_path())
     finally:
         spark.stop()
-    for feed, result in results.items():
-        print(
-            f"{feed:20} {len(result.files):>3} files: {result.rows_loaded:>10,} rows loaded, "
-            f"{result.rows_rejected:>7,} rejected, {result.count('skipped_duplicate')} skipped"
-        )
+    print_load_results(results)
     return 0
 
 
